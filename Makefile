@@ -1,0 +1,37 @@
+# Each target sets itself up: a fresh machine needs only python3 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall whenever the package's metadata changes.
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo bench lint test-floor clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP)
+	$(BIN)/fromax demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/fromage_step.py
+
+# The oldest JAX that pyproject.toml admits, in a venv of its own.
+JAX_FLOOR := 0.6.0
+test-floor:
+	$(PYTHON) -m venv .venv-floor
+	.venv-floor/bin/python -m pip install --quiet -e '.[test]' 'jax==$(JAX_FLOOR)' 'jaxlib==$(JAX_FLOOR)'
+	.venv-floor/bin/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .venv-floor

@@ -1,0 +1,7 @@
+"""``python -m fromax``: the same as the ``fromax`` command."""
+
+import sys
+
+from fromax._cli import main
+
+sys.exit(main())

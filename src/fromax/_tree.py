@@ -1,0 +1,74 @@
+"""Lifting per-array maths to pytrees, with one set of checks and dtype rules.
+
+Every optimiser in fromax writes its maths for ONE array; ``map_arrays``
+applies it leaf by leaf. Leaves that are None (as optax's masks leave them)
+stay None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["compute_dtype", "map_arrays"]
+
+
+def compute_dtype(dtype: Any) -> np.dtype:
+    """The dtype to compute in: float32, or the array's own dtype if wider."""
+    return np.dtype(jnp.promote_types(dtype, jnp.float32))
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
+def _describe(tree: Any) -> str:
+    text = str(jax.tree.structure(tree, is_leaf=_is_none))
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def check_same_structure(trees: Sequence[Any], names: Sequence[str]) -> None:
+    """Raises ValueError naming the first tree whose structure or shapes differ."""
+    reference = jax.tree.structure(trees[0], is_leaf=_is_none)
+    for tree, name in zip(trees[1:], names[1:], strict=True):
+        structure = jax.tree.structure(tree, is_leaf=_is_none)
+        if structure != reference:
+            raise ValueError(
+                f"{name} and {names[0]} must have the same tree structure; pass the "
+                f"{name} that the {names[0]} were computed for. {names[0]}: "
+                f"{_describe(trees[0])}; {name}: {_describe(tree)}"
+            )
+    if len(trees) < 2:
+        return
+    paths = jax.tree_util.tree_flatten_with_path(trees[0], is_leaf=_is_none)[0]
+    for tree, name in zip(trees[1:], names[1:], strict=True):
+        for (path, a), b in zip(paths, jax.tree.leaves(tree, is_leaf=_is_none), strict=True):
+            if a is not None and b is not None and np.shape(a) != np.shape(b):
+                raise ValueError(
+                    f"{name}{jax.tree_util.keystr(path)} has shape {np.shape(b)} but "
+                    f"{names[0]}{jax.tree_util.keystr(path)} has shape {np.shape(a)}"
+                )
+
+
+def map_arrays(
+    fn: Callable[..., Any],
+    *trees: Any,
+    names: Sequence[str],
+) -> Any:
+    """Applies ``fn`` to matching leaves of ``trees``, after checking they match.
+
+    ``trees[0]`` sets the structure; a leaf that is None there gives None.
+    ``names`` names each tree for error messages (``"updates"``, ``"params"``).
+    """
+    check_same_structure(trees, names)
+
+    def leaf(first: Any, *rest: Any) -> Any:
+        if first is None:
+            return None
+        return fn(first, *rest)
+
+    return jax.tree.map(leaf, *trees, is_leaf=_is_none)

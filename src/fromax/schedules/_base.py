@@ -1,0 +1,256 @@
+"""The schedule protocol: a pytree whose numeric parameters are leaves.
+
+A schedule is called with a step (a Python int or a traced integer array) and
+returns a float32 scalar. Its numeric parameters are pytree leaves held as
+arrays, so a jitted training step that receives a schedule as an argument is
+not retraced when a parameter changes, and can be vmapped over. Its
+non-numeric parameters (a flag, a user's function) are static: changing one
+changes the tree structure, and so retraces.
+
+Schedules are classes named like functions (``warmup_cosine_decay(...)``)
+because they are used like optax's schedule functions and because their
+``repr`` is then the code that builds them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["Schedule", "function", "as_float_scalar"]
+
+
+def _concrete(value: Any) -> np.ndarray | None:
+    """The value as a NumPy array, or None while it is being traced."""
+    try:
+        return np.asarray(value)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def result_dtype(dtype: Any) -> np.dtype:
+    """float32, or the dtype itself where it is a wider float (float64)."""
+    dtype = np.dtype(dtype)
+    if jnp.issubdtype(dtype, jnp.floating) and dtype.itemsize > 4:
+        return dtype
+    return np.dtype(np.float32)
+
+
+def as_float_scalar(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    positive: bool = False,
+) -> jax.Array:
+    """Validates a numeric argument and returns it as a float32 scalar array.
+
+    Checks run on concrete values only: under ``jit`` or ``vmap`` the value is
+    a tracer, and is taken as it is.
+    """
+    if isinstance(value, bool) or not _is_numeric(value):
+        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
+    if np.shape(value) != ():
+        raise ValueError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
+    concrete = _concrete(value)
+    if concrete is not None:
+        number = float(concrete)
+        if not math.isfinite(number):
+            raise ValueError(f"{name} must be finite, got {number}")
+        if positive and number <= 0:
+            raise ValueError(f"{name} must be positive, got {number}")
+        if minimum is not None and number < minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {number}")
+        if maximum is not None and number > maximum:
+            raise ValueError(f"{name} must be <= {maximum}, got {number}")
+    return jnp.asarray(value, dtype=result_dtype(jnp.result_type(value)))
+
+
+def as_step_count(value: Any, name: str, *, positive: bool = False) -> jax.Array:
+    """Validates a number of steps (a non-negative integer) as an int32 scalar."""
+    if isinstance(value, bool) or not _is_numeric(value):
+        raise TypeError(f"{name} must be an integer number of steps, got {value!r}")
+    if np.shape(value) != ():
+        raise ValueError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
+    concrete = _concrete(value)
+    if concrete is not None:
+        number = float(concrete)
+        if not math.isfinite(number) or number != int(number):
+            raise ValueError(f"{name} must be a whole number of steps, got {concrete}")
+        if number < 0 or (positive and number == 0):
+            bound = "positive" if positive else ">= 0"
+            raise ValueError(f"{name} must be {bound}, got {int(number)}")
+        if number > np.iinfo(np.int32).max:
+            raise ValueError(f"{name} must fit in int32, got {int(number)}")
+    elif not jnp.issubdtype(jnp.result_type(value), jnp.integer):
+        raise TypeError(f"{name} must be an integer array under tracing, got {value.dtype}")
+    return jnp.asarray(value, dtype=jnp.int32)
+
+
+def _is_numeric(value: Any) -> bool:
+    if isinstance(value, int | float | np.number | np.ndarray | jax.Array):
+        return jnp.issubdtype(jnp.result_type(value), jnp.number)
+    return False
+
+
+def as_float_step(step: Any) -> jax.Array:
+    """A step as float32 for a schedule's arithmetic (exact up to 2**24 steps)."""
+    step = jnp.asarray(step)
+    if not jnp.issubdtype(step.dtype, jnp.integer):
+        raise TypeError(f"a schedule's step must be an integer, got dtype {step.dtype}")
+    return step.astype(jnp.float32)
+
+
+class Schedule:
+    """Base class of fromax's schedules: ``schedule(step) -> float32 scalar``.
+
+    A subclass names its numeric parameters in ``_leaves`` (held as arrays,
+    pytree leaves) and its other parameters in ``_static`` (part of the tree
+    structure), sets them in a validating ``__init__``, and computes its value
+    in ``_value(step)``. Rebuilding from leaves bypasses ``__init__``, so
+    tracers and JAX's placeholder leaves pass through unchecked.
+
+    Example:
+        >>> from fromax import schedules
+        >>> s = schedules.linear(init_value=1.0, end_value=0.0, transition_steps=4)
+        >>> float(s(1))
+        0.75
+        >>> leaves = jax.tree.leaves(s)  # the numeric parameters are data
+        >>> len(leaves)
+        4
+    """
+
+    _leaves: ClassVar[tuple[str, ...]] = ()
+    _static: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        jax.tree_util.register_pytree_with_keys(
+            cls, cls._flatten_with_keys, cls._unflatten, cls._flatten
+        )
+
+    def _flatten_with_keys(self):
+        children = [(jax.tree_util.GetAttrKey(n), getattr(self, n)) for n in self._leaves]
+        return children, tuple(getattr(self, n) for n in self._static)
+
+    def _flatten(self):
+        return [getattr(self, n) for n in self._leaves], tuple(
+            getattr(self, n) for n in self._static
+        )
+
+    @classmethod
+    def _unflatten(cls, static, children):
+        obj = object.__new__(cls)
+        for n, v in zip(cls._leaves, children, strict=True):
+            object.__setattr__(obj, n, v)
+        for n, v in zip(cls._static, static, strict=True):
+            object.__setattr__(obj, n, v)
+        return obj
+
+    def __call__(self, step: Any) -> jax.Array:
+        value = jnp.asarray(self._value(step))
+        return value.astype(result_dtype(value.dtype))
+
+    def _value(self, step: Any) -> jax.Array:
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        """The schedule's name, as written in code and in specs."""
+        return type(self).__name__
+
+    def _fields(self) -> dict[str, Any]:
+        names = [n for n in self._signature_order() if n in self._leaves or n in self._static]
+        return {n: getattr(self, n) for n in names}
+
+    @classmethod
+    def _signature_order(cls) -> list[str]:
+        import inspect
+
+        return list(inspect.signature(cls.__init__).parameters)[1:]
+
+    def replace(self, **changes: Any) -> Schedule:
+        """A copy with some parameters changed, validated like a new one.
+
+        Example:
+            >>> from fromax import schedules
+            >>> s = schedules.constant(0.1).replace(value=0.2)
+            >>> float(s(0))
+            0.2
+        """
+        unknown = set(changes) - set(self._fields())
+        if unknown:
+            raise TypeError(
+                f"{self.name} has no parameter {sorted(unknown)}; "
+                f"its parameters are {list(self._fields())}"
+            )
+        return type(self)(**{**self._fields(), **changes})
+
+    def __repr__(self) -> str:
+        parts = [f"{n}={_format(v)}" for n, v in self._fields().items()]
+        return f"{self.name}({', '.join(parts)})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(self) is not type(other):
+            return NotImplemented
+        mine, my_tree = jax.tree.flatten(self)
+        theirs, their_tree = jax.tree.flatten(other)
+        if my_tree != their_tree:
+            return False
+        return all(np.array_equal(_concrete(a), _concrete(b)) for a, b in zip(mine, theirs))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking data: compare, don't hash
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_format(v) for v in value) + "]"
+    if isinstance(value, Schedule):
+        return repr(value)
+    concrete = _concrete(value) if isinstance(value, jax.Array | np.ndarray) else None
+    if concrete is not None:
+        if concrete.ndim:
+            return "[" + ", ".join(_format(v) for v in concrete.tolist()) + "]"
+        item = concrete.item()
+        return str(np.float32(item)) if isinstance(item, float) else repr(item)
+    if isinstance(value, jax.Array | np.ndarray):
+        return "<traced>"
+    if callable(value):
+        return getattr(value, "__qualname__", repr(value))
+    return repr(value)
+
+
+class function(Schedule):
+    """A schedule from any traceable callable ``step -> scalar``.
+
+    fromax wraps a plain callable in this when it is given one as a
+    hyperparameter. The callable is static (part of the tree structure), so
+    it must be traceable with an integer array step: use ``jnp.where``, not
+    ``if``. Its result is returned in float32 (or wider).
+
+    Args:
+        fn: ``fn(step) -> scalar``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from fromax import schedules
+        >>> s = schedules.function(lambda step: 0.1 * 0.5 ** (step // 10))
+        >>> float(s(25))
+        0.025
+    """
+
+    _static = ("fn",)
+
+    def __init__(self, fn: Callable[[jax.Array], Any]):
+        if not callable(fn):
+            raise TypeError(f"fn must be callable as fn(step), got {fn!r}")
+        self.fn = fn
+
+    def _value(self, step: Any) -> jax.Array:
+        return self.fn(jnp.asarray(step))

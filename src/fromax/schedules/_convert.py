@@ -1,0 +1,70 @@
+"""Turning whatever a user passes as a hyperparameter into a schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from fromax.schedules._base import Schedule, function
+from fromax.schedules._basic import constant
+
+__all__ = ["as_schedule"]
+
+
+def as_schedule(value: Any, name: str) -> Schedule:
+    """A schedule for ``value``: a number, a JAX scalar, a schedule or a callable.
+
+    Numbers and scalar arrays become :class:`constant`; fromax schedules pass
+    through; other callables are wrapped in :class:`function` and checked
+    once, by tracing, to take an integer step and return a numeric scalar.
+
+    Args:
+        value: the hyperparameter as the user gave it.
+        name: its name, for error messages.
+
+    Returns:
+        A schedule.
+
+    Example:
+        >>> from fromax import schedules
+        >>> schedules.as_schedule(0.1, "learning_rate")
+        constant(value=0.1)
+        >>> float(schedules.as_schedule(lambda t: 0.1 / (1 + t), "learning_rate")(1))
+        0.05
+    """
+    if isinstance(value, Schedule):
+        schedule = value
+    elif callable(value):
+        schedule = function(value)
+    else:
+        try:
+            return constant(value)
+        except (TypeError, ValueError) as error:
+            raise type(error)(
+                f"{name} must be a number, a JAX scalar or a schedule: {error}"
+            ) from None
+    _check_output(schedule, name)
+    return schedule
+
+
+def _check_output(schedule: Schedule, name: str) -> None:
+    """Traces the schedule once at an abstract step: scalar, numeric output."""
+    try:
+        out = jax.eval_shape(schedule, jax.ShapeDtypeStruct((), jnp.int32))
+    except jax.errors.ConcretizationTypeError as error:
+        raise TypeError(
+            f"the schedule given for {name} cannot be traced with an array step: "
+            f"write it with jnp operations (jnp.where, not if/else). JAX said: "
+            f"{str(error).splitlines()[0]}"
+        ) from None
+    if not hasattr(out, "shape") or out.shape != ():
+        shape = getattr(out, "shape", type(out).__name__)
+        raise ValueError(
+            f"the schedule given for {name} must return a scalar, but it returned {shape}"
+        )
+    if not jnp.issubdtype(out.dtype, jnp.number) or jnp.issubdtype(out.dtype, jnp.complexfloating):
+        raise TypeError(
+            f"the schedule given for {name} must return a real number, got dtype {out.dtype}"
+        )
