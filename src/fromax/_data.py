@@ -57,6 +57,6 @@ def load_digits(*, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
         x = arrays["x"].reshape(len(arrays["x"]), -1).astype(np.float32) / 16.0
         y = arrays["y"].astype(np.int32)
     order = np.random.default_rng(seed).permutation(len(x))
-    n_test = int(round(len(x) * test_fraction))
+    n_test = round(len(x) * test_fraction)
     test, train = order[:n_test], order[n_test:]
     return Dataset(x[train], y[train], x[test], y[test], 10)

@@ -153,7 +153,7 @@ def fromage(learning_rate: Any = 0.01, *, p_bound: Any = None) -> GradientTransf
         >>> for _ in range(20):
         ...     params, state = step(params, state)
         >>> round(float(fromax.hyperparams(state)["learning_rate"]), 6)
-        0.00997
+        0.009755
 
     References:
         Bernstein, Vahdat, Yue, Liu, On the distance between two neural
@@ -185,7 +185,7 @@ def fromage(learning_rate: Any = 0.01, *, p_bound: Any = None) -> GradientTransf
                 lambda g, p, n: fromage_update(p, g, lr, n, bound),
                 updates,
                 params,
-                state.initial_norms,
+                per_tensor=(state.initial_norms,),
                 names=("updates", "params", "state.initial_norms"),
             )
         return new, state

@@ -111,9 +111,7 @@ def _resolve(value: Any, name: str, bounds: Bounds, owner: str) -> Schedule:
     if isinstance(schedule, constant):
         number = _concrete(schedule.value)
         if number is not None and not bounds.admits(float(number)):
-            raise ValueError(
-                f"{owner}'s {name} must be {bounds.describe()}, got {float(number)}"
-            )
+            raise ValueError(f"{owner}'s {name} must be {bounds.describe()}, got {float(number)}")
     return schedule
 
 

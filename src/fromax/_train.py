@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,7 +21,7 @@ __all__ = ["init_mlp", "mlp", "train"]
 def init_mlp(key: jax.Array, sizes: Sequence[int]) -> list[dict[str, jax.Array]]:
     """Weights drawn N(0, 1/fan_in) and zero biases, one dict per layer."""
     layers = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         key, sub = jax.random.split(key)
         w = jax.random.normal(sub, (fan_in, fan_out), jnp.float32) / np.sqrt(fan_in)
         layers.append({"w": w, "b": jnp.zeros(fan_out, jnp.float32)})

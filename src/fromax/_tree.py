@@ -31,8 +31,13 @@ def _describe(tree: Any) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def check_same_structure(trees: Sequence[Any], names: Sequence[str]) -> None:
-    """Raises ValueError naming the first tree whose structure or shapes differ."""
+def check_same_structure(
+    trees: Sequence[Any], names: Sequence[str], *, shaped: int | None = None
+) -> None:
+    """Raises ValueError naming the first tree whose structure or shapes differ.
+
+    The leaves of the first ``shaped`` trees (default: all) must also match in shape.
+    """
     reference = jax.tree.structure(trees[0], is_leaf=_is_none)
     for tree, name in zip(trees[1:], names[1:], strict=True):
         structure = jax.tree.structure(tree, is_leaf=_is_none)
@@ -42,10 +47,11 @@ def check_same_structure(trees: Sequence[Any], names: Sequence[str]) -> None:
                 f"{name} that the {names[0]} were computed for. {names[0]}: "
                 f"{_describe(trees[0])}; {name}: {_describe(tree)}"
             )
-    if len(trees) < 2:
+    shaped = len(trees) if shaped is None else shaped
+    if shaped < 2:
         return
     paths = jax.tree_util.tree_flatten_with_path(trees[0], is_leaf=_is_none)[0]
-    for tree, name in zip(trees[1:], names[1:], strict=True):
+    for tree, name in zip(trees[1:shaped], names[1:shaped], strict=True):
         for (path, a), b in zip(paths, jax.tree.leaves(tree, is_leaf=_is_none), strict=True):
             if a is not None and b is not None and np.shape(a) != np.shape(b):
                 raise ValueError(
@@ -58,13 +64,18 @@ def map_arrays(
     fn: Callable[..., Any],
     *trees: Any,
     names: Sequence[str],
+    per_tensor: Sequence[Any] = (),
 ) -> Any:
     """Applies ``fn`` to matching leaves of ``trees``, after checking they match.
 
     ``trees[0]`` sets the structure; a leaf that is None there gives None.
-    ``names`` names each tree for error messages (``"updates"``, ``"params"``).
+    ``trees`` hold arrays of the same shapes (updates, params, moments);
+    ``per_tensor`` holds trees of one value per tensor (a norm), passed to
+    ``fn`` after them. ``names`` names all of them, in order, for error
+    messages (``"updates"``, ``"params"``, ``"state.initial_norms"``).
     """
-    check_same_structure(trees, names)
+    check_same_structure((*trees, *per_tensor), names, shaped=len(trees))
+    trees = (*trees, *per_tensor)
 
     def leaf(first: Any, *rest: Any) -> Any:
         if first is None:

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Schedule", "function", "as_float_scalar"]
+__all__ = ["Schedule", "as_float_scalar", "function"]
 
 
 def _concrete(value: Any) -> np.ndarray | None:
@@ -197,15 +197,22 @@ class Schedule:
         return f"{self.name}({', '.join(parts)})"
 
     def __eq__(self, other: object) -> bool:
+        """Same kind, same static parameters, equal numbers (identity while traced)."""
         if type(self) is not type(other):
             return NotImplemented
         mine, my_tree = jax.tree.flatten(self)
         theirs, their_tree = jax.tree.flatten(other)
         if my_tree != their_tree:
             return False
-        return all(np.array_equal(_concrete(a), _concrete(b)) for a, b in zip(mine, theirs))
+        concrete = [(_concrete(a), _concrete(b)) for a, b in zip(mine, theirs, strict=True)]
+        if any(a is None or b is None for a, b in concrete):
+            return self is other
+        return all(np.array_equal(a, b) for a, b in concrete)
 
-    __hash__ = None  # type: ignore[assignment]  # mutable-looking data: compare, don't hash
+    def __hash__(self) -> int:
+        # Consistent with __eq__: equal schedules share kind and static parameters.
+        # Lets a schedule be jitted directly, as in jax.jit(schedule).
+        return hash((type(self), jax.tree.structure(self)))
 
 
 def _format(value: Any) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from fromax.schedules._base import Schedule, function
+from fromax.schedules._base import Schedule, _is_numeric, as_float_scalar, function
 from fromax.schedules._basic import constant
 
 __all__ = ["as_schedule"]
@@ -38,13 +38,13 @@ def as_schedule(value: Any, name: str) -> Schedule:
         schedule = value
     elif callable(value):
         schedule = function(value)
+    elif isinstance(value, bool) or not _is_numeric(value):
+        raise TypeError(
+            f"{name} must be a number, a JAX scalar or a schedule, got {value!r} "
+            f"of type {type(value).__name__}"
+        )
     else:
-        try:
-            return constant(value)
-        except (TypeError, ValueError) as error:
-            raise type(error)(
-                f"{name} must be a number, a JAX scalar or a schedule: {error}"
-            ) from None
+        return constant(as_float_scalar(value, name))
     _check_output(schedule, name)
     return schedule
 
@@ -58,6 +58,12 @@ def _check_output(schedule: Schedule, name: str) -> None:
             f"the schedule given for {name} cannot be traced with an array step: "
             f"write it with jnp operations (jnp.where, not if/else). JAX said: "
             f"{str(error).splitlines()[0]}"
+        ) from None
+    except Exception as error:  # whatever the user's callable raised
+        raise TypeError(
+            f"the schedule given for {name} failed when called with a traced integer "
+            f"step; it must return a real scalar computed with jnp operations. It raised "
+            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         ) from None
     if not hasattr(out, "shape") or out.shape != ():
         shape = getattr(out, "shape", type(out).__name__)

@@ -52,9 +52,7 @@ class join(Schedule):
                 f"boundaries must hold len(schedules) - 1 = {len(schedules) - 1} steps, "
                 f"got {len(boundaries)}"
             )
-        self.schedules = tuple(
-            as_schedule(s, f"schedules[{i}]") for i, s in enumerate(schedules)
-        )
+        self.schedules = tuple(as_schedule(s, f"schedules[{i}]") for i, s in enumerate(schedules))
         steps = [as_step_count(b, f"boundaries[{i}]") for i, b in enumerate(boundaries)]
         concrete = [_concrete(b) for b in steps]
         for i in range(1, len(concrete)):
