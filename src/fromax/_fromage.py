@@ -26,8 +26,9 @@ class FromageState(NamedTuple):
 
 
 def _squared_norm(x: jax.Array) -> jax.Array:
-    flat = x.reshape(-1)
-    return jnp.dot(flat, flat)
+    # A plain fused reduction; XLA:CPU runs it at about the speed of a dot product
+    # (measured slightly faster), where optax's safe_norm costs extra passes.
+    return jnp.sum(x * x)
 
 
 def fromage_update(
@@ -89,9 +90,7 @@ def fromage_update(
     if p_bound is not None:
         # ||W_new||^2 from the norms already taken: m^2 ||W - eta r g||^2.
         c = eta * ratio
-        new_sq = (w_sq - 2 * c * jnp.dot(w.reshape(-1), g.reshape(-1)) + c * c * g_sq) / (
-            1 + eta * eta
-        )
+        new_sq = (w_sq - 2 * c * jnp.sum(w * g) + c * c * g_sq) / (1 + eta * eta)
         new_norm = jnp.sqrt(jnp.maximum(new_sq, 0))
         limit = jnp.asarray(p_bound).astype(dtype) * initial_norm.astype(dtype)
         clipped = (initial_norm > 0) & (new_norm > limit)
