@@ -1,0 +1,43 @@
+"""The README's code runs as written, and says what it does."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import jax
+import pytest
+
+README = pathlib.Path(__file__).parent.parent / "README.md"
+
+
+def _blocks():
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_starts_with_the_two_commands():
+    lines = README.read_text().splitlines()
+    assert lines[2].split("#")[0].strip() == "make demo"
+    assert lines[3].split("#")[0].strip() == "make test"
+
+
+def test_readme_code_runs(capsys):
+    namespace: dict = {}
+    blocks = _blocks()
+    assert len(blocks) >= 4
+    exec(compile(blocks[0], "README block 0", "exec"), namespace)
+    import fromax
+
+    state = namespace["state"]
+    lr = namespace["learning_rate"]
+    assert int(state.count) == 200
+    used = float(fromax.hyperparams(state)["learning_rate"])
+    assert used == pytest.approx(float(lr(199)), rel=1e-6)
+    printed = capsys.readouterr().out
+    assert f"{used:.5f}"[:6] in printed
+    for i, block in enumerate(blocks[1:], start=1):
+        exec(compile(block, f"README block {i}", "exec"), namespace)
+    state = namespace["state"]
+    assert float(state.schedules["learning_rate"].peak_value) == pytest.approx(2e-2)
+    losses = jax.device_get(namespace["jax"].vmap(namespace["final_loss"])(namespace["peaks"]))
+    assert losses.shape == (4,)
