@@ -65,6 +65,7 @@ def map_arrays(
     *trees: Any,
     names: Sequence[str],
     per_tensor: Sequence[Any] = (),
+    outputs: int = 1,
 ) -> Any:
     """Applies ``fn`` to matching leaves of ``trees``, after checking they match.
 
@@ -73,13 +74,29 @@ def map_arrays(
     ``per_tensor`` holds trees of one value per tensor (a norm), passed to
     ``fn`` after them. ``names`` names all of them, in order, for error
     messages (``"updates"``, ``"params"``, ``"state.initial_norms"``).
+
+    With ``outputs=k > 1``, ``fn`` returns a tuple of k values per leaf and
+    ``map_arrays`` returns a tuple of k trees (e.g. the update and a moment).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from fromax._tree import map_arrays
+        >>> double, square = map_arrays(
+        ...     lambda g: (2 * g, g * g), {"a": jnp.arange(3.0)}, names=("updates",), outputs=2)
+        >>> square["a"]
+        Array([0., 1., 4.], dtype=float32)
     """
     check_same_structure((*trees, *per_tensor), names, shaped=len(trees))
     trees = (*trees, *per_tensor)
 
     def leaf(first: Any, *rest: Any) -> Any:
         if first is None:
-            return None
+            return None if outputs == 1 else (None,) * outputs
         return fn(first, *rest)
 
-    return jax.tree.map(leaf, *trees, is_leaf=_is_none)
+    if outputs == 1:
+        return jax.tree.map(leaf, *trees, is_leaf=_is_none)
+    leaves, treedef = jax.tree.flatten(trees[0], is_leaf=_is_none)
+    others = [treedef.flatten_up_to(t) for t in trees[1:]]
+    results = [leaf(*args) for args in zip(leaves, *others, strict=True)]
+    return tuple(jax.tree.unflatten(treedef, [r[i] for r in results]) for i in range(outputs))
