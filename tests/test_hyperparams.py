@@ -200,7 +200,7 @@ def test_scheduled_transformation_builds_a_custom_optimiser():
             "scale",
             {"step_size": (step_size, fromax.NONNEGATIVE)},
             init=lambda params: None,
-            update=lambda u, s, p, h: (jax.tree.map(lambda g: -h["step_size"] * g, u), s),
+            update=lambda u, s, p, h, step: (jax.tree.map(lambda g: -h["step_size"] * g, u), s),
         )
 
     opt = scale(schedules.linear(1.0, 0.0, transition_steps=4))

@@ -169,7 +169,8 @@ def fromage(learning_rate: Any = 0.01, *, p_bound: Any = None) -> GradientTransf
         )
         return FromageState(initial_norms=norms)
 
-    def update(updates: Any, state: FromageState, params: Any, hyper: dict[str, jax.Array]):
+    def update(updates: Any, state: FromageState, params: Any, hyper: dict[str, jax.Array], step):
+        del step
         lr = hyper["learning_rate"]
         if state.initial_norms is None:
             new = map_arrays(

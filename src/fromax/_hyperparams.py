@@ -126,7 +126,7 @@ def scheduled_transformation(
     owner: str,
     hyperparams: Mapping[str, tuple[Any, Bounds]],
     init: Callable[[Any], Any],
-    update: Callable[[Any, Any, Any, dict[str, jax.Array]], tuple[Any, Any]],
+    update: Callable[[Any, Any, Any, dict[str, jax.Array], jax.Array], tuple[Any, Any]],
     *,
     needs_params: bool = False,
 ) -> GradientTransformation:
@@ -141,9 +141,10 @@ def scheduled_transformation(
             JAX scalar, a schedule or a callable ``step -> scalar``. A value of
             None leaves that hyperparameter out (an option switched off).
         init: ``init(params) -> inner_state``.
-        update: ``update(updates, inner_state, params, values) ->
+        update: ``update(updates, inner_state, params, values, step) ->
             (updates, inner_state)``, where ``values`` maps each name to its
-            float32 value at this step.
+            float32 value at this step and ``step`` is the int32 index of this
+            update (0 for the first; Adam's bias correction uses ``step + 1``).
         needs_params: whether ``update`` must be given ``params``.
 
     Returns:
@@ -157,7 +158,7 @@ def scheduled_transformation(
         ...     return scheduled_transformation(
         ...         "scale", {"step_size": (step_size, NONNEGATIVE)},
         ...         init=lambda params: None,
-        ...         update=lambda u, s, p, h: (
+        ...         update=lambda u, s, p, h, step: (
         ...             jax.tree.map(lambda g: -h["step_size"] * g, u), s))
         >>> opt = scale(fromax.schedules.linear(1.0, 0.0, transition_steps=2))
         >>> state = opt.init(jnp.ones(2))
@@ -193,7 +194,7 @@ def scheduled_transformation(
                 f"{owner} needs the current parameters: call update(grads, state, params)"
             )
         values = _evaluate(state.schedules, state.count)
-        new_updates, inner = update(updates, state.inner, params, values)
+        new_updates, inner = update(updates, state.inner, params, values, state.count)
         count = jnp.where(state.count < _MAX_COUNT, state.count + 1, state.count)
         return new_updates, dataclasses.replace(
             state, count=count.astype(jnp.int32), hyperparams=values, inner=inner
