@@ -14,6 +14,7 @@ Example:
 
 from fromax import schedules
 from fromax._base import GradientTransformation, apply_updates, chain
+from fromax._checkpoint import load_checkpoint_metadata, restore_checkpoint, save_checkpoint
 from fromax._fromage import FromageState, fromage, fromage_update
 from fromax._hyperparams import (
     ANY,
@@ -41,6 +42,9 @@ __all__ = [
     "fromage",
     "fromage_update",
     "hyperparams",
+    "load_checkpoint_metadata",
+    "restore_checkpoint",
+    "save_checkpoint",
     "scheduled_transformation",
     "schedules",
     "set_hyperparams",
