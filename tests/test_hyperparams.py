@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -210,3 +212,20 @@ def test_scheduled_transformation_builds_a_custom_optimiser():
         updates, state = opt.update(GRADS, state)
         scales.append(float(updates["b"][0] / -GRADS["b"][0]))
     np.testing.assert_allclose(scales, [1.0, 0.75, 0.5, 0.25, 0.0], atol=1e-7)
+
+
+def test_donating_the_state_leaves_the_users_schedule_and_the_optimiser_usable():
+    lr = schedules.warmup_cosine_decay(0.0, 0.1, warmup_steps=2, decay_steps=10)
+    opt = fromax.fromage(lr)
+
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
+    def step(params, state):
+        updates, state = opt.update(GRADS, state, params)
+        return fromax.apply_updates(params, updates), state
+
+    params = jax.tree.map(jnp.copy, PARAMS)
+    params, state = step(params, opt.init(params))
+    state = fromax.set_hyperparams(state, learning_rate=lr.replace(peak_value=0.2))
+    params, state = step(params, state)
+    assert float(lr(2)) == pytest.approx(0.1)  # the user's schedule still works
+    assert int(opt.init(PARAMS).count) == 0  # and so does the optimiser

@@ -122,6 +122,12 @@ def _evaluate(schedules: Mapping[str, Schedule], count: jax.Array) -> dict[str, 
 _MAX_COUNT = np.iinfo(np.int32).max
 
 
+def _own_copy(schedules: Mapping[str, Schedule]) -> dict[str, Schedule]:
+    """Schedules on buffers of their own: a step that donates the state must not
+    delete the arrays of the user's schedule objects or of the optimiser's closure."""
+    return jax.tree.map(jnp.copy, dict(schedules))
+
+
 def scheduled_transformation(
     owner: str,
     hyperparams: Mapping[str, tuple[Any, Bounds]],
@@ -175,9 +181,8 @@ def scheduled_transformation(
 
     def init_fn(params: Any) -> TransformState:
         count = jnp.zeros((), jnp.int32)
-        return TransformState(
-            count, dict(schedules), _evaluate(schedules, count), init(params), owner, bounds
-        )
+        own = _own_copy(schedules)
+        return TransformState(count, own, _evaluate(own, count), init(params), owner, bounds)
 
     def update_fn(
         updates: Any, state: TransformState, params: Any = None, **extra: Any
@@ -321,6 +326,6 @@ def set_hyperparams(state: Any, values: Mapping[str, Any] | None = None, **kwarg
         schedules = dict(node.schedules)
         for name, value in mine.items():
             schedules[name] = _resolve(value, name, bounds[name], node.owner)
-        return dataclasses.replace(node, schedules=schedules)
+        return dataclasses.replace(node, schedules=_own_copy(schedules))
 
     return _map_states(state, replace)
