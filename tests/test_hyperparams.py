@@ -229,3 +229,21 @@ def test_donating_the_state_leaves_the_users_schedule_and_the_optimiser_usable()
     params, state = step(params, state)
     assert float(lr(2)) == pytest.approx(0.1)  # the user's schedule still works
     assert int(opt.init(PARAMS).count) == 0  # and so does the optimiser
+
+
+def test_a_state_nested_directly_in_another_has_a_key_of_its_own():
+    inner = fromax.fromage(0.1)
+
+    def wrap(learning_rate):
+        return fromax.scheduled_transformation(
+            "wrapper",
+            {"learning_rate": (learning_rate, fromax.NONNEGATIVE)},
+            init=inner.init,
+            update=lambda u, s, p, h, step: inner.update(u, s, p),
+        )
+
+    state = wrap(0.5).init(PARAMS)
+    assert set(fromax.hyperparams(state)) == {"learning_rate", "inner/learning_rate"}
+    state = fromax.set_hyperparams(state, {"inner/learning_rate": 0.2})
+    assert state.inner.schedules["learning_rate"] == schedules.constant(0.2)
+    assert state.schedules["learning_rate"] == schedules.constant(0.5)

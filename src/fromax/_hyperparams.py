@@ -224,7 +224,9 @@ def _map_states(
         if not isinstance(node, TransformState):
             return node
         here = prefix + tuple(_key_name(k) for k in path)
-        node = dataclasses.replace(node, inner=_map_states(node.inner, fn, here))
+        # States nested in this one's inner state live under ".../inner/...", so a
+        # wrapper whose inner state IS a TransformState gets a path of its own.
+        node = dataclasses.replace(node, inner=_map_states(node.inner, fn, (*here, "inner")))
         return fn(here, node)
 
     return jax.tree_util.tree_map_with_path(
