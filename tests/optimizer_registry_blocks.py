@@ -91,6 +91,7 @@ SGD = Entry(
     reference_init=_velocity_init,
     reference_step=_sgd_step,
     optax=optax.sgd,
+    convergence={"momentum": 0.9},
     invalid=(
         _refused("sgd", "momentum", 1.5),
         ({"momentum": None}, ValueError, "sgd's nesterov=True needs a momentum"),
