@@ -281,3 +281,31 @@ def test_blocks_refuse_bad_values_by_name():
     # Ascent: flip_sign=False admits any learning rate.
     opt = fromax.scale_by_learning_rate(-0.1, flip_sign=False)
     np.testing.assert_allclose(opt.update(jnp.ones(1), opt.init(jnp.ones(1)))[0], [-0.1])
+
+
+def test_readme_chain_lists_every_hyperparameter():
+    no_bias = lambda params: jax.tree.map(lambda p: p.ndim > 1, params)  # noqa: E731
+    mine = fromax.chain(
+        fromax.clip_by_global_norm(1.0),
+        fromax.scale_by_adam(b2=schedules.linear(0.95, 0.999, transition_steps=1_000)),
+        fromax.masked(fromax.add_decayed_weights(1e-2), no_bias),
+        fromax.scale_by_learning_rate(0.01),
+    )
+    mine = fromax.skip_nonfinite(mine)
+    params = {"w": jnp.ones((3, 2)), "b": jnp.zeros(2)}
+    state = mine.init(params)
+    assert sorted(fromax.hyperparams(state)) == [
+        "b1",
+        "b2",
+        "eps",
+        "eps_root",
+        "learning_rate",
+        "max_norm",
+        "weight_decay",
+    ]
+    updates, state = jax.jit(mine.update)(jax.tree.map(jnp.ones_like, params), state, params)
+    assert float(fromax.hyperparams(state)["b2"]) == pytest.approx(0.95)
+    assert int(state.inner.skipped) == 0
+    # Adam's first step is sign(g); the decay reaches the matrix only.
+    np.testing.assert_allclose(updates["b"], -0.01, rtol=1e-5)
+    np.testing.assert_allclose(updates["w"], -0.01 * (1 + 1e-2), rtol=1e-5)
