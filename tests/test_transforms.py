@@ -309,3 +309,17 @@ def test_readme_chain_lists_every_hyperparameter():
     # Adam's first step is sign(g); the decay reaches the matrix only.
     np.testing.assert_allclose(updates["b"], -0.01, rtol=1e-5)
     np.testing.assert_allclose(updates["w"], -0.01 * (1 + 1e-2), rtol=1e-5)
+
+
+def test_masked_takes_an_optax_inner():
+    params, grads = _params(), _grads(3)
+    mask = [True, False, True]
+    ours = fromax.chain(
+        fromax.masked(optax.add_decayed_weights(0.3), mask), fromax.scale_by_learning_rate(0.1)
+    )
+    theirs = optax.chain(
+        optax.masked(optax.add_decayed_weights(0.3), mask), optax.scale_by_learning_rate(0.1)
+    )
+    got, _, _ = _run(ours, params, grads)
+    want, _, _ = _run(theirs, params, grads)
+    _close(got, want)
