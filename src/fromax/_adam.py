@@ -237,9 +237,12 @@ def adam(
         w <- w - eta_t * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t) + eps_root) + eps)
 
     optax's ``adam`` (same names and defaults; eps outside the root as in the
-    paper and PyTorch). Differences: moments are float32 (or wider) whatever
-    the parameters' dtype (no ``mu_dtype``), and ``1 - b**t`` is computed
-    without float32 cancellation (optax's can be 6e-5 off at t = 1, b2 = 0.999).
+    paper and PyTorch). Differences from optax: moments are float32 (or
+    wider) whatever the parameters' dtype (no ``mu_dtype``), and ``1 - b**t``
+    is computed without float32 cancellation (optax's can be 6e-5 off at
+    t = 1, b2 = 0.999). PyTorch's ``Adam(weight_decay=...)`` adds an L2 term
+    to the gradient; here that is ``chain(add_decayed_weights(wd), adam(lr))``,
+    and decoupled decay is :func:`adamw`.
 
     Args:
         learning_rate: eta, >= 0.
