@@ -25,6 +25,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/fromage_step.py
+	$(BIN)/python benchmarks/optimizer_step.py
 
 # The oldest JAX that pyproject.toml admits, in a venv of its own.
 JAX_FLOOR := 0.6.0

@@ -45,6 +45,15 @@ class Entry:
         optax_note: where fromax differs from optax and why (empty if none).
         needs_params: whether ``update`` needs ``params``.
         rtol: the exactness test's relative tolerance (at most 1e-5).
+        optax_overrides: hyperparameters changed (for both libraries) in the
+            comparison with optax, where the algorithms coincide only there
+            (say why in ``optax_note``).
+        invalid: ``((kwargs, error type, message fragment), ...)``: arguments
+            that ``make`` must refuse, merged into the test hyperparameters.
+            Every entry is also checked with a negative learning rate.
+        convergence: hyperparameters changed for the convergence tests (a
+            quadratic, Rosenbrock, a small MLP), which sweep the learning rate
+            around ``hyperparams["learning_rate"]`` under a cosine decay.
     """
 
     name: str
@@ -58,6 +67,9 @@ class Entry:
     optax_note: str = ""
     needs_params: bool = False
     rtol: float = 1e-5
+    optax_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    invalid: tuple[tuple[dict[str, Any], type[Exception], str], ...] = ()
+    convergence: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __repr__(self) -> str:  # pytest ids
         return self.name

@@ -13,8 +13,19 @@ Example:
 """
 
 from fromax import schedules
+from fromax._accumulate import AccumulateState, accumulate_gradients
+from fromax._adam import (
+    AdamState,
+    adam,
+    adam_direction,
+    adamw,
+    bias_correction,
+    nadam,
+    scale_by_adam,
+)
 from fromax._base import GradientTransformation, apply_updates, chain
 from fromax._checkpoint import load_checkpoint_metadata, restore_checkpoint, save_checkpoint
+from fromax._clipping import clip, clip_by_global_norm, global_norm
 from fromax._fromage import FromageState, fromage, fromage_update
 from fromax._hyperparams import (
     ANY,
@@ -26,6 +37,17 @@ from fromax._hyperparams import (
     scheduled_transformation,
     set_hyperparams,
 )
+from fromax._masked import MaskedState, masked
+from fromax._sgd import SgdState, sgd
+from fromax._skip_nonfinite import SkipNonfiniteState, all_finite, skip_nonfinite
+from fromax._transforms import (
+    TraceState,
+    add_decayed_weights,
+    momentum_update,
+    scale_by_learning_rate,
+    trace,
+)
+from fromax._trust_ratio import LarsState, lamb, lars, scale_by_trust_ratio, trust_ratio
 
 __version__ = "0.1.0.dev0"
 
@@ -33,19 +55,48 @@ __all__ = [
     "ANY",
     "NONNEGATIVE",
     "POSITIVE",
+    "AccumulateState",
+    "AdamState",
     "Bounds",
     "FromageState",
     "GradientTransformation",
+    "LarsState",
+    "MaskedState",
+    "SgdState",
+    "SkipNonfiniteState",
+    "TraceState",
     "TransformState",
+    "accumulate_gradients",
+    "adam",
+    "adam_direction",
+    "adamw",
+    "add_decayed_weights",
+    "all_finite",
     "apply_updates",
+    "bias_correction",
     "chain",
+    "clip",
+    "clip_by_global_norm",
     "fromage",
     "fromage_update",
+    "global_norm",
     "hyperparams",
+    "lamb",
+    "lars",
     "load_checkpoint_metadata",
+    "masked",
+    "momentum_update",
+    "nadam",
     "restore_checkpoint",
     "save_checkpoint",
+    "scale_by_adam",
+    "scale_by_learning_rate",
+    "scale_by_trust_ratio",
     "scheduled_transformation",
     "schedules",
     "set_hyperparams",
+    "sgd",
+    "skip_nonfinite",
+    "trace",
+    "trust_ratio",
 ]
