@@ -141,9 +141,11 @@ def text_chart(curves: list[Any], width: int = 64, height: int = 12) -> str:
             row = round((float(curve[step]) - low) / span * (height - 1))
             grid[height - 1 - row][column] = _MARKS[index % len(_MARKS)]
     labels = [f"{high:.3g}"] + [""] * (height - 2) + [f"{low:.3g}"]
-    lines = [f"{label:>10} |{''.join(row)}".rstrip() for label, row in zip(labels, grid)]
+    lines = [
+        f"{label:>10} |{''.join(row)}".rstrip() for label, row in zip(labels, grid, strict=True)
+    ]
     lines.append(" " * 11 + "+" + "-" * width)
-    axis = f"0{str(last):>{width - 1}}" if width > len(str(last)) else "0"
+    axis = f"0{last!s:>{width - 1}}" if width > len(str(last)) else "0"
     lines.append(" " * 12 + axis)
     return "\n".join(lines)
 
