@@ -76,7 +76,7 @@ class cyclic(Schedule):
         down = self.step_size_down.astype(jnp.float32)
         index = jnp.floor(t / (up + down))
         local = t - index * (up + down)
-        triangle = jnp.where(local < up, local / up, 1.0 - (local - up) / down)
+        triangle = jnp.where(local < up, local / up, (up + down - local) / down)
         if self.mode == "triangular2":
             triangle = triangle * 0.5**index
         elif self.mode == "exp_range":

@@ -21,11 +21,25 @@ from fromax.schedules._cosine import cosine_fraction
 __all__ = ["one_cycle"]
 
 
-def _anneal(start: jax.Array, end: jax.Array, progress: jax.Array, strategy: str) -> jax.Array:
-    progress = jnp.clip(progress, 0.0, 1.0)
+def _anneal(
+    start: jax.Array,
+    end: jax.Array,
+    t: jax.Array,
+    begin: jax.Array,
+    finish: jax.Array,
+    strategy: str,
+) -> jax.Array:
+    """From ``start`` at step ``begin`` to ``end`` at step ``finish``, linear or half cosine."""
+    length = finish - begin
+    done = jnp.clip((t - begin) / length, 0.0, 1.0)
+    left = jnp.clip((finish - t) / length, 0.0, 1.0)  # not 1 - done: no cancellation
     if strategy == "linear":
-        return start + (end - start) * progress
-    return end + (start - end) * cosine_fraction(1.0 - progress, 1.0)
+        from_start, from_end = start + (end - start) * done, end + (start - end) * left
+    else:
+        from_start = start + (end - start) * cosine_fraction(done, 1.0)
+        from_end = end + (start - end) * cosine_fraction(left, 1.0)
+    # Anchored at the end nearer zero, so that small values keep their digits.
+    return jnp.where(jnp.abs(start) <= jnp.abs(end), from_start, from_end)
 
 
 class one_cycle(Schedule):
@@ -101,12 +115,12 @@ class one_cycle(Schedule):
         start = self.peak_value / self.div_factor
         final = start / self.final_div_factor
         strategy = self.anneal_strategy
-        rise = _anneal(start, self.peak_value, t / up, strategy)
+        rise = _anneal(start, self.peak_value, t, 0.0, up, strategy)
         if self.three_phase:
-            back = _anneal(self.peak_value, start, (t - up) / up, strategy)
-            down = _anneal(start, final, (t - 2 * up) / (total - 2 * up), strategy)
+            back = _anneal(self.peak_value, start, t, up, 2 * up, strategy)
+            down = _anneal(start, final, t, 2 * up, total, strategy)
             return jnp.where(t < up, rise, jnp.where(t < 2 * up, back, down))
-        down = _anneal(self.peak_value, final, (t - up) / (total - up), strategy)
+        down = _anneal(self.peak_value, final, t, up, total, strategy)
         return jnp.where(t < up, rise, down)
 
     def _boundaries(self, until: int) -> list[float]:

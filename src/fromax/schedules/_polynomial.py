@@ -55,7 +55,8 @@ class polynomial(Schedule):
     def _value(self, step: Any) -> jax.Array:
         total = self.transition_steps.astype(jnp.float32)
         t = as_float_step(step) - self.transition_begin.astype(jnp.float32)
-        remaining = 1.0 - jnp.clip(t, 0.0, total) / total
+        # (T - s) / T rather than 1 - s / T: no cancellation near the end.
+        remaining = (total - jnp.clip(t, 0.0, total)) / total
         return (self.init_value - self.end_value) * remaining**self.power + self.end_value
 
     def _boundaries(self, until: int) -> list[float]:
@@ -96,8 +97,10 @@ class rex(Schedule):
 
     def _value(self, step: Any) -> jax.Array:
         total = self.decay_steps.astype(jnp.float32)
-        progress = jnp.minimum(as_float_step(step), total) / total
-        factor = (1.0 - progress) / (1.0 - 0.5 * progress)
+        # (1 - p) / (1 - p / 2) = 2 r / (1 + r) with r = 1 - p, computed from T - t
+        # so that the end of the decay keeps its digits.
+        remaining = (total - jnp.minimum(as_float_step(step), total)) / total
+        factor = 2.0 * remaining / (1.0 + remaining)
         return self.end_value + (self.init_value - self.end_value) * factor
 
     def _boundaries(self, until: int) -> list[float]:

@@ -143,17 +143,19 @@ class warmup_stable_decay(Schedule):
         t = as_float_step(step)
         total = self.decay_steps.astype(jnp.float32)
         cooldown = self._cooldown_length()
-        progress = jnp.clip((t - (total - cooldown)) / cooldown, 0.0, 1.0)
+        # The fraction of the cooldown still to go, from T - t: exact near the end.
+        remaining = jnp.clip((total - t) / cooldown, 0.0, 1.0)
         drop = self.peak_value - self.end_value
         if self.cooldown_shape == "linear":
-            value = self.end_value + drop * (1.0 - progress)
+            value = self.end_value + drop * remaining
         elif self.cooldown_shape == "cosine":
-            value = self.end_value + drop * cosine_fraction(1.0 - progress, 1.0)
+            value = self.end_value + drop * cosine_fraction(remaining, 1.0)
         elif self.cooldown_shape == "1-sqrt":
-            value = self.end_value + drop * (1.0 - jnp.sqrt(progress))
+            # 1 - sqrt(p) = (1 - p) / (1 + sqrt(p)), without cancellation near p = 1.
+            value = self.end_value + drop * remaining / (1.0 + jnp.sqrt(1.0 - remaining))
         else:
-            value = self.peak_value * (self.end_value / self.peak_value) ** progress
-        value = jnp.where(progress >= 1.0, self.end_value, value)
+            value = self.peak_value * (self.end_value / self.peak_value) ** (1.0 - remaining)
+        value = jnp.where(remaining <= 0.0, self.end_value, value)
         ramp = linear_ramp(t, self.init_value, self.peak_value, self.warmup_steps)
         return jnp.where(t < self.warmup_steps, ramp, value)
 
