@@ -75,12 +75,24 @@ class linear(Schedule):
 
     def _value(self, step: Any) -> jax.Array:
         t = as_float_step(step) - self.transition_begin.astype(jnp.float32)
-        fraction = jnp.clip(t / self.transition_steps.astype(jnp.float32), 0.0, 1.0)
-        return self.init_value + (self.end_value - self.init_value) * fraction
+        return interpolate(self.init_value, self.end_value, t, self.transition_steps)
 
     def _boundaries(self, until: int) -> list[float]:
         begin = float(self.transition_begin)
         return [begin, begin + float(self.transition_steps)]
+
+
+def interpolate(start: jax.Array, end: jax.Array, t: jax.Array, length: jax.Array) -> jax.Array:
+    """``start`` at t <= 0, ``end`` at t >= ``length``, a straight line between.
+
+    Computed as (1 - f) * start + f * end with both weights from step counts, so
+    that each end is exact: optax's start + (end - start) * f gives 1.66e-4 for
+    a ramp from 1.0 to 1e-4 that should end at 1e-4.
+    """
+    length = jnp.maximum(length.astype(jnp.float32), 1.0)
+    done = jnp.clip(t / length, 0.0, 1.0)
+    left = jnp.clip((length - t) / length, 0.0, 1.0)
+    return left * start + done * end
 
 
 class exponential_decay(Schedule):

@@ -14,15 +14,14 @@ from fromax.schedules._base import (
     as_float_step,
     as_step_count,
 )
-from fromax.schedules._basic import exponential_value
+from fromax.schedules._basic import exponential_value, interpolate
 
 __all__ = ["inverse_sqrt", "warmup_constant", "warmup_exponential_decay"]
 
 
 def linear_ramp(t: jax.Array, start: jax.Array, end: jax.Array, length: jax.Array) -> jax.Array:
     """From ``start`` at t = 0 to ``end`` at t = length (length 0: ``end``)."""
-    length = length.astype(jnp.float32)
-    return start + (end - start) * jnp.clip(t / jnp.maximum(length, 1.0), 0.0, 1.0)
+    return jnp.where(length > 0, interpolate(start, end, t, length), end)
 
 
 class warmup_constant(Schedule):
