@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pathlib
+import re
+import shlex
 import subprocess
 import sys
 
 import pytest
 
+from fromax import schedules
 from fromax._cli import main
 
 WARMUP_COSINE = (
@@ -100,3 +104,18 @@ def test_the_console_command_end_to_end(tmp_path):
                           capture_output=True, text=True)  # fmt: skip
     assert good.returncode == 0, good.stderr
     assert _key_points(good.stdout)[("end", 16)] == 0.5
+
+
+def test_readme_shows_what_the_command_prints(capsys):
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    block = re.search(r"```console\n\$ fromax (schedule .*?)\n(.*?)```", readme, flags=re.S)
+    assert main(shlex.split(block.group(1))) == 0
+    assert capsys.readouterr().out == block.group(2)
+
+
+def test_readme_table_lists_every_schedule():
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Schedules")[1].split("\n## ")[0]
+    for name in schedules.__all__:
+        if isinstance(getattr(schedules, name), type) and name not in ("Schedule", "SpecError"):
+            assert f"| `{name}(" in section, name

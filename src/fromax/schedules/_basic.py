@@ -86,8 +86,8 @@ def interpolate(start: jax.Array, end: jax.Array, t: jax.Array, length: jax.Arra
     """``start`` at t <= 0, ``end`` at t >= ``length``, a straight line between.
 
     Computed as (1 - f) * start + f * end with both weights from step counts, so
-    that each end is exact: optax's start + (end - start) * f gives 1.66e-4 for
-    a ramp from 1.0 to 1e-4 that should end at 1e-4.
+    that each end is exact: in float32, start + (end - start) * f ends a ramp
+    from 1.0 to 1e-4 at 1.00017e-4.
     """
     length = jnp.maximum(length.astype(jnp.float32), 1.0)
     done = jnp.clip(t / length, 0.0, 1.0)
