@@ -10,6 +10,9 @@ Deliberate differences, allowed here and documented in the docstrings:
   fromax starts at the peak (tested in test_schedules.py); drawn here >= 1.
 - one_cycle: optax rounds pct_start * T down to a whole step; drawn here so
   that it is one.
+- polynomial: past the end optax's 1 - t / T can be 2**-24 instead of 0,
+  which a power < 1 amplifies (2.4e-4 of the range at power 0.5); fromax's
+  is exactly end_value there. The tolerance allows optax's error.
 - optax accepts arguments that fromax rejects (a negative transition_begin,
   transition_steps <= 0): drawn here within fromax's domain.
 """
@@ -36,11 +39,11 @@ begin = st.integers(0, 50)
 examples = settings(max_examples=25)
 
 
-def assert_agrees(ours, theirs):
+def assert_agrees(ours, theirs, atol=1e-6):
     got = np.asarray(fromax_values(ours))
     want = np.asarray(jax.vmap(theirs)(STEPS), dtype=np.float64)
     scale = float(np.max(np.abs(want)))
-    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 * scale)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=atol * scale)
 
 
 @examples
@@ -54,7 +57,12 @@ def test_linear(init_value, end_value, transition_steps, transition_begin):
 @given(value, small_value, st.floats(0.5, 4.0), length, begin)
 def test_polynomial(init_value, end_value, power, transition_steps, transition_begin):
     args = (init_value, end_value, power, transition_steps, transition_begin)
-    assert_agrees(schedules.polynomial(*args), optax.polynomial_schedule(*args))
+    ours = schedules.polynomial(*args)
+    assert float(ours(transition_begin + transition_steps)) == np.float32(end_value)
+    # optax's 1 - t/T may be an ulp (2**-24) above 0 at and past the end (when
+    # XLA divides by multiplying by 1/T), and the power amplifies it: 2.4e-4
+    # of the range for power 0.5. fromax's (T - t)/T is exactly 0 there.
+    assert_agrees(ours, optax.polynomial_schedule(*args), atol=max(1e-6, 2.0 ** (-23 * power)))
 
 
 @examples
