@@ -25,6 +25,12 @@ def test_spec_and_config_round_trip(name):
     assert schedules.from_config(config) == schedule
 
 
+@pytest.mark.parametrize("name", CASES)
+def test_replace_with_no_change_rebuilds_an_equal_schedule(name):
+    schedule = CASES[name][0]
+    assert schedule.replace() == schedule
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

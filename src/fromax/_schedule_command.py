@@ -110,8 +110,10 @@ def key_points(schedule: Any, values: Any) -> list[tuple[str, int, float]]:
         ('boundary', 110, 0.0)
         ('end', 200, 0.0)
     """
+    import numpy as np
+
     last = len(values) - 1
-    peak = max(range(len(values)), key=lambda t: values[t])
+    peak = int(np.argmax(np.asarray(values)))
     points = [("start", 0, float(values[0])), ("peak", peak, float(values[peak]))]
     boundaries = sorted({math.ceil(b) for b in schedule._boundaries(last) if 0 < b <= last})
     points += [("boundary", b, float(values[b])) for b in boundaries[:50]]

@@ -45,7 +45,9 @@ class join(Schedule):
             raise TypeError("schedules must be a list of schedules")
         if len(schedules) == 0:
             raise ValueError("schedules must hold at least one schedule")
-        if isinstance(boundaries, str) or not isinstance(boundaries, Sequence | np.ndarray):
+        if isinstance(boundaries, str) or not isinstance(
+            boundaries, Sequence | np.ndarray | jax.Array
+        ):
             raise TypeError("boundaries must be a list of steps")
         if len(boundaries) != len(schedules) - 1:
             raise ValueError(

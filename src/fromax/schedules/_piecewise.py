@@ -34,7 +34,10 @@ def _increasing_steps(values: Sequence[Any], name: str) -> jax.Array:
 
 
 def _is_list(value: Any) -> bool:
-    return isinstance(value, Sequence | np.ndarray) and not isinstance(value, str)
+    """A list, tuple or one-dimensional array (as ``replace`` passes a stored one)."""
+    if isinstance(value, np.ndarray | jax.Array):
+        return value.ndim == 1
+    return isinstance(value, Sequence) and not isinstance(value, str)
 
 
 class piecewise_constant(Schedule):
