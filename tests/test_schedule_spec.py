@@ -93,6 +93,8 @@ def test_spec_builds_the_schedule(text, expected):
         ("[1, 2]", "a spec must be a number or a schedule call"),
         ("'text'", "a spec must be a number or a schedule call"),
         ("", "empty spec"),
+        ("constant(-(-1))", "an operator other than a sign on a number is not allowed"),
+        ("constant(value=1 + 1)", "arithmetic is not allowed in a spec (at column 16)"),
     ],
 )
 def test_bad_spec_says_what_and_where_in_one_line(text, words):

@@ -30,6 +30,7 @@ _FORBIDDEN = {
     ast.Lambda: "a lambda",
     ast.JoinedStr: "an f-string",
     ast.BinOp: "arithmetic",
+    ast.UnaryOp: "an operator other than a sign on a number",
     ast.BoolOp: "a boolean operator",
     ast.Compare: "a comparison",
     ast.IfExp: "a conditional expression",
