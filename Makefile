@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,plot]'
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -31,7 +31,7 @@ bench: $(STAMP)
 JAX_FLOOR := 0.6.0
 test-floor:
 	$(PYTHON) -m venv .venv-floor
-	.venv-floor/bin/python -m pip install --quiet -e '.[test]' 'jax==$(JAX_FLOOR)' 'jaxlib==$(JAX_FLOOR)'
+	.venv-floor/bin/python -m pip install --quiet -e '.[test,plot]' 'jax==$(JAX_FLOOR)' 'jaxlib==$(JAX_FLOOR)'
 	.venv-floor/bin/python -m pytest -q
 
 clean:

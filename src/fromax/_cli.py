@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--peak-learning-rate", type=_positive_float, default=0.05)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_demo)
+    from fromax._schedule_command import add_schedule_command
+
+    add_schedule_command(commands)
     return parser
 
 

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Schedule", "as_float_scalar", "function"]
+__all__ = ["Schedule", "as_choice", "as_float_scalar", "as_step_count", "function"]
 
 
 def _concrete(value: Any) -> np.ndarray | None:
@@ -91,6 +91,26 @@ def as_step_count(value: Any, name: str, *, positive: bool = False) -> jax.Array
     elif not jnp.issubdtype(jnp.result_type(value), jnp.integer):
         raise TypeError(f"{name} must be an integer array under tracing, got {value.dtype}")
     return jnp.asarray(value, dtype=jnp.int32)
+
+
+def as_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """Validates a string option against its choices."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def as_flag(value: Any, name: str) -> bool:
+    """Validates a True/False option."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def concrete_number(value: Any) -> float | None:
+    """A scalar leaf as a Python float, or None while it is being traced."""
+    concrete = _concrete(value)
+    return None if concrete is None else float(concrete)
 
 
 def _is_numeric(value: Any) -> bool:
@@ -174,6 +194,53 @@ class Schedule:
         import inspect
 
         return list(inspect.signature(cls.__init__).parameters)[1:]
+
+    def _boundaries(self, until: int) -> list[float]:
+        """The steps in [0, until] where the schedule changes phase (for plots).
+
+        Computed from concrete parameters; a subclass without phases has none.
+        """
+        del until
+        return []
+
+    def to_config(self) -> dict[str, Any]:
+        """The schedule as a dict of JSON types; ``from_config`` rebuilds it.
+
+        Example:
+            >>> from fromax import schedules
+            >>> config = schedules.cosine_decay(1e-3, decay_steps=100).to_config()
+            >>> config
+            {'name': 'cosine_decay', 'init_value': 0.001, 'decay_steps': 100,
+             'alpha': 0.0, 'exponent': 1.0}
+            >>> schedules.from_config(config) == schedules.cosine_decay(1e-3, decay_steps=100)
+            True
+
+        Raises:
+            TypeError: for a schedule that wraps a Python callable (``function``),
+                or one whose numbers are being traced.
+        """
+        from fromax.schedules._config import schedule_to_config
+
+        return schedule_to_config(self)
+
+    def __mul__(self, other: Any) -> Schedule:
+        """``schedule * number`` is ``scale``; ``schedule * schedule`` is ``product``."""
+        from fromax.schedules._compose import product, scale
+
+        if isinstance(other, Schedule):
+            return product([self, other])
+        if isinstance(other, int | float) and not isinstance(other, bool):
+            return scale(self, other)
+        return NotImplemented
+
+    def __rmul__(self, other: Any) -> Schedule:
+        from fromax.schedules._compose import product, scale
+
+        if isinstance(other, Schedule):
+            return product([other, self])
+        if isinstance(other, int | float) and not isinstance(other, bool):
+            return scale(self, other)
+        return NotImplemented
 
     def replace(self, **changes: Any) -> Schedule:
         """A copy with some parameters changed, validated like a new one.

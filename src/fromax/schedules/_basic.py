@@ -75,8 +75,24 @@ class linear(Schedule):
 
     def _value(self, step: Any) -> jax.Array:
         t = as_float_step(step) - self.transition_begin.astype(jnp.float32)
-        fraction = jnp.clip(t / self.transition_steps.astype(jnp.float32), 0.0, 1.0)
-        return self.init_value + (self.end_value - self.init_value) * fraction
+        return interpolate(self.init_value, self.end_value, t, self.transition_steps)
+
+    def _boundaries(self, until: int) -> list[float]:
+        begin = float(self.transition_begin)
+        return [begin, begin + float(self.transition_steps)]
+
+
+def interpolate(start: jax.Array, end: jax.Array, t: jax.Array, length: jax.Array) -> jax.Array:
+    """``start`` at t <= 0, ``end`` at t >= ``length``, a straight line between.
+
+    Computed as (1 - f) * start + f * end with both weights from step counts, so
+    that each end is exact: in float32, start + (end - start) * f ends a ramp
+    from 1.0 to 1e-4 at 1.00017e-4.
+    """
+    length = jnp.maximum(length.astype(jnp.float32), 1.0)
+    done = jnp.clip(t / length, 0.0, 1.0)
+    left = jnp.clip((length - t) / length, 0.0, 1.0)
+    return left * start + done * end
 
 
 class exponential_decay(Schedule):
@@ -128,15 +144,34 @@ class exponential_decay(Schedule):
         self.end_value = None if end_value is None else as_float_scalar(end_value, "end_value")
 
     def _value(self, step: Any) -> jax.Array:
-        t = as_float_step(step) - self.transition_begin.astype(jnp.float32)
-        exponent = jnp.maximum(t, 0.0) / self.transition_steps.astype(jnp.float32)
-        if self.staircase:
-            exponent = jnp.floor(exponent)
-        value = self.init_value * self.decay_rate**exponent
-        if self.end_value is not None:
-            value = jnp.where(
-                self.decay_rate < 1,
-                jnp.maximum(value, self.end_value),
-                jnp.minimum(value, self.end_value),
-            )
-        return value
+        return exponential_value(
+            as_float_step(step) - self.transition_begin.astype(jnp.float32),
+            self.init_value,
+            self.transition_steps,
+            self.decay_rate,
+            self.staircase,
+            self.end_value,
+        )
+
+    def _boundaries(self, until: int) -> list[float]:
+        return [float(self.transition_begin)]
+
+
+def exponential_value(
+    t: jax.Array,
+    init_value: jax.Array,
+    transition_steps: jax.Array,
+    decay_rate: jax.Array,
+    staircase: bool,
+    end_value: jax.Array | None,
+) -> jax.Array:
+    """``init_value * decay_rate ** (t / transition_steps)`` for t >= 0, bounded by end_value."""
+    exponent = jnp.maximum(t, 0.0) / transition_steps.astype(jnp.float32)
+    if staircase:
+        exponent = jnp.floor(exponent)
+    value = init_value * decay_rate**exponent
+    if end_value is not None:
+        value = jnp.where(
+            decay_rate < 1, jnp.maximum(value, end_value), jnp.minimum(value, end_value)
+        )
+    return value

@@ -18,7 +18,7 @@ from fromax.schedules._base import (
 __all__ = ["cosine_decay", "warmup_cosine_decay"]
 
 
-def _cosine_fraction(remaining: jax.Array, exponent: jax.Array) -> jax.Array:
+def cosine_fraction(remaining: jax.Array, exponent: jax.Array) -> jax.Array:
     """((1 + cos(pi p)) / 2) ** exponent with p = 1 - ``remaining``, clipped to [0, 1].
 
     Computed as sin(pi (1 - p) / 2) ** (2 exponent): the same number, but
@@ -64,8 +64,11 @@ class cosine_decay(Schedule):
 
     def _value(self, step: Any) -> jax.Array:
         total = self.decay_steps.astype(jnp.float32)
-        fraction = _cosine_fraction((total - as_float_step(step)) / total, self.exponent)
+        fraction = cosine_fraction((total - as_float_step(step)) / total, self.exponent)
         return self.init_value * ((1.0 - self.alpha) * fraction + self.alpha)
+
+    def _boundaries(self, until: int) -> list[float]:
+        return [float(self.decay_steps)]
 
 
 class warmup_cosine_decay(Schedule):
@@ -126,6 +129,9 @@ class warmup_cosine_decay(Schedule):
         warmup = self.warmup_steps.astype(jnp.float32)
         total = self.decay_steps.astype(jnp.float32)
         ramp = self.init_value + (self.peak_value - self.init_value) * t / jnp.maximum(warmup, 1.0)
-        fraction = _cosine_fraction((total - t) / (total - warmup), self.exponent)
+        fraction = cosine_fraction((total - t) / (total - warmup), self.exponent)
         anneal = self.end_value + (self.peak_value - self.end_value) * fraction
         return jnp.where(t < warmup, ramp, anneal)
+
+    def _boundaries(self, until: int) -> list[float]:
+        return [float(self.warmup_steps), float(self.decay_steps)]

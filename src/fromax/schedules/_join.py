@@ -45,7 +45,9 @@ class join(Schedule):
             raise TypeError("schedules must be a list of schedules")
         if len(schedules) == 0:
             raise ValueError("schedules must hold at least one schedule")
-        if isinstance(boundaries, str) or not isinstance(boundaries, Sequence | np.ndarray):
+        if isinstance(boundaries, str) or not isinstance(
+            boundaries, Sequence | np.ndarray | jax.Array
+        ):
             raise TypeError("boundaries must be a list of steps")
         if len(boundaries) != len(schedules) - 1:
             raise ValueError(
@@ -71,3 +73,11 @@ class join(Schedule):
             start = self.boundaries[i]
             value = jnp.where(step >= start, piece(jnp.maximum(step - start, 0)), value)
         return value
+
+    def _boundaries(self, until: int) -> list[float]:
+        starts = [0.0, *(float(b) for b in np.asarray(self.boundaries))]
+        ends = [*starts[1:], float("inf")]
+        steps = starts[1:]
+        for piece, start, end in zip(self.schedules, starts, ends, strict=True):
+            steps += [start + b for b in piece._boundaries(until) if start + b < end]
+        return steps

@@ -1,0 +1,169 @@
+"""Schedules built from schedules: scaled, multiplied, clipped, shifted in time."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from fromax.schedules._base import Schedule, _concrete, _is_numeric, as_float_scalar
+
+__all__ = ["clip", "offset", "product", "scale"]
+
+
+def _piece(value: Any, name: str) -> Schedule:
+    from fromax.schedules._convert import as_schedule
+
+    return as_schedule(value, name)
+
+
+class scale(Schedule):
+    """A schedule multiplied by a constant: ``factor * schedule(t)``.
+
+    ``factor * schedule`` and ``schedule * factor`` build one.
+
+    Args:
+        schedule: a schedule (or a number or callable, converted).
+        factor: the constant factor, finite.
+
+    Example:
+        >>> from fromax import schedules
+        >>> s = 0.5 * schedules.linear(0.0, 1.0, transition_steps=10)
+        >>> s
+        scale(schedule=linear(init_value=0.0, end_value=1.0, transition_steps=10,
+        transition_begin=0), factor=0.5)
+        >>> float(s(10))
+        0.5
+    """
+
+    _leaves = ("schedule", "factor")
+
+    def __init__(self, schedule: Any, factor: Any):
+        self.schedule = _piece(schedule, "schedule")
+        self.factor = as_float_scalar(factor, "factor")
+
+    def _value(self, step: Any) -> jax.Array:
+        return self.factor * self.schedule(step)
+
+    def _boundaries(self, until: int) -> list[float]:
+        return self.schedule._boundaries(until)
+
+
+class product(Schedule):
+    """Schedules multiplied together, step by step: ``s_0(t) * s_1(t) * ...``.
+
+    ``schedule * schedule`` builds one, e.g. a warm-up factor times a decay.
+
+    Args:
+        schedules: the factors, at least one (numbers and callables are converted).
+
+    Example:
+        >>> from fromax import schedules
+        >>> warmup = schedules.linear(0.0, 1.0, transition_steps=10)
+        >>> s = warmup * schedules.rex(1e-3, decay_steps=100)
+        >>> [round(float(s(t)), 7) for t in (0, 5, 50)]
+        [0.0, 0.0004872, 0.0006667]
+    """
+
+    _leaves = ("schedules",)
+
+    def __init__(self, schedules: Sequence[Any]):
+        if isinstance(schedules, Schedule | str) or not isinstance(schedules, Sequence):
+            raise TypeError(f"schedules must be a list of schedules, got {schedules!r}")
+        if len(schedules) == 0:
+            raise ValueError("schedules must hold at least one schedule")
+        self.schedules = tuple(_piece(s, f"schedules[{i}]") for i, s in enumerate(schedules))
+
+    def _value(self, step: Any) -> jax.Array:
+        value = self.schedules[0](step)
+        for factor in self.schedules[1:]:
+            value = value * factor(step)
+        return value
+
+    def _boundaries(self, until: int) -> list[float]:
+        return sorted({b for s in self.schedules for b in s._boundaries(until)})
+
+
+class clip(Schedule):
+    """A schedule held within [``min_value``, ``max_value``].
+
+    Args:
+        schedule: a schedule (or a number or callable, converted).
+        min_value: the lower bound, or None for none.
+        max_value: the upper bound, or None for none; at least one is given,
+            and ``min_value <= max_value``.
+
+    Example:
+        >>> from fromax import schedules
+        >>> s = schedules.clip(schedules.inverse_sqrt(0.0, 1.0, warmup_steps=100), min_value=0.2)
+        >>> [float(s(t)) for t in (0, 100, 400, 10_000)]
+        [0.2, 1.0, 0.5, 0.2]
+    """
+
+    _leaves = ("schedule", "min_value", "max_value")
+
+    def __init__(self, schedule: Any, min_value: Any = None, max_value: Any = None):
+        self.schedule = _piece(schedule, "schedule")
+        if min_value is None and max_value is None:
+            raise ValueError("give min_value, max_value or both")
+        self.min_value = None if min_value is None else as_float_scalar(min_value, "min_value")
+        self.max_value = None if max_value is None else as_float_scalar(max_value, "max_value")
+        if self.min_value is not None and self.max_value is not None:
+            low, high = _concrete(self.min_value), _concrete(self.max_value)
+            if low is not None and high is not None and float(low) > float(high):
+                raise ValueError(
+                    f"min_value ({float(low)}) must not exceed max_value ({float(high)})"
+                )
+
+    def _value(self, step: Any) -> jax.Array:
+        return jnp.clip(self.schedule(step), self.min_value, self.max_value)
+
+    def _boundaries(self, until: int) -> list[float]:
+        return self.schedule._boundaries(until)
+
+
+class offset(Schedule):
+    """A schedule shifted in time: ``schedule(max(t - steps, 0))``.
+
+    A positive ``steps`` delays it, holding its first value meanwhile; a
+    negative one starts it part-way, e.g. to resume a run at step ``-steps``.
+
+    Args:
+        schedule: a schedule (or a number or callable, converted).
+        steps: the shift, a whole number of steps (either sign).
+
+    Example:
+        >>> from fromax import schedules
+        >>> s = schedules.linear(0.0, 1.0, transition_steps=10)
+        >>> [float(schedules.offset(s, 5)(t)) for t in (0, 5, 10, 15)]
+        [0.0, 0.0, 0.5, 1.0]
+        >>> float(schedules.offset(s, -5)(0))
+        0.5
+    """
+
+    _leaves = ("schedule", "steps")
+
+    def __init__(self, schedule: Any, steps: Any):
+        self.schedule = _piece(schedule, "schedule")
+        if isinstance(steps, bool) or not _is_numeric(steps) or np.shape(steps) != ():
+            raise TypeError(f"steps must be a whole number of steps, got {steps!r}")
+        concrete = _concrete(steps)
+        if concrete is not None:
+            number = float(concrete)
+            if not math.isfinite(number) or number != int(number):
+                raise ValueError(f"steps must be a whole number of steps, got {concrete}")
+            if abs(number) > np.iinfo(np.int32).max:
+                raise ValueError(f"steps must fit in int32, got {int(number)}")
+        self.steps = jnp.asarray(steps, dtype=jnp.int32)
+
+    def _value(self, step: Any) -> jax.Array:
+        return self.schedule(jnp.maximum(jnp.asarray(step) - self.steps, 0))
+
+    def _boundaries(self, until: int) -> list[float]:
+        shift = float(self.steps)
+        inner = self.schedule._boundaries(int(until - shift))
+        return [shift, *(b + shift for b in inner)] if shift > 0 else [b + shift for b in inner]
