@@ -43,7 +43,8 @@ def _rmsprop_update(
     if mu is not None:
         new_mu = decay * mu + (1 - decay) * g
         mean = new_mu / correction
-        variance = variance - mean * mean
+        # >= 0 in exact arithmetic; float rounding must not make sqrt NaN.
+        variance = jnp.maximum(variance - mean * mean, 0)
     if eps_in_sqrt:
         scaled = lr * g * jax.lax.rsqrt(variance + eps)
     else:
@@ -83,7 +84,9 @@ def rmsprop(
     before the momentum buffer; PyTorch applies it after (``b <- momentum b
     + g / sqrt(s)``, ``w <- w - lr b``), which differs only while the
     learning rate changes. PyTorch puts eps outside the square root
-    (``eps_in_sqrt=False``). The centred variant is Graves (2013), eq. 38-41.
+    (``eps_in_sqrt=False``). The centred variant is Graves (2013), eq. 38-41;
+    its ``nu - mu**2`` is floored at 0, where rounding could make it
+    slightly negative (optax would return NaN there).
 
     Args:
         learning_rate: lr >= 0.
