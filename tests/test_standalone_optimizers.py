@@ -14,6 +14,7 @@ import optax
 import pytest
 
 import fromax
+import optimizer_registry_standalone
 import reference_standalone as ref
 
 SHAPES = ((5, 3), (3,), (2, 3, 4))
@@ -94,6 +95,17 @@ def test_agrees_with_optax(name, kwargs):
         mine = fromax.schedule_free_eval_params(our_state, ours[-1])
         other = optax.contrib.schedule_free_eval_params(their_state, theirs[-1])
         _assert_same_trajectory([mine], [other])
+
+
+@pytest.mark.parametrize("entry", optimizer_registry_standalone.ENTRIES, ids=repr)
+def test_state_shares_no_buffer_with_the_params_so_both_can_be_donated(entry):
+    # jit(step, donate_argnums=(0, 1)) refuses a buffer donated twice (schedule-free's z
+    # once aliased the float32 parameters, and two of its scalars each other).
+    params = _params()
+    opt = entry.make(**entry.hyperparams, **entry.options)
+    leaves = [*params, *jax.tree.leaves(opt.init(params).inner)]
+    pointers = [leaf.unsafe_buffer_pointer() for leaf in leaves if leaf.size]
+    assert len(pointers) == len(set(pointers))
 
 
 # Nero

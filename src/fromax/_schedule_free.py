@@ -84,14 +84,24 @@ def _schedule_free(owner, hyperparams, warmup_steps, adam: bool) -> GradientTran
     warmup = _check_warmup(owner, warmup_steps)
 
     def init(params: Any) -> ScheduleFreeState:
-        z = map_arrays(lambda p: p.astype(compute_dtype(p.dtype)), params, names=("params",))
+        # A copy: a state that aliased the parameters could not be donated with them.
+        z = map_arrays(
+            lambda p: jnp.array(p, dtype=compute_dtype(p.dtype), copy=True),
+            params,
+            names=("params",),
+        )
         moments = None
         if adam:
             moments = map_arrays(
                 lambda p: jnp.zeros(p.shape, compute_dtype(p.dtype)), params, names=("params",)
             )
-        zero = jnp.zeros((), jnp.float32)
-        return ScheduleFreeState(z, moments, zero, zero, jnp.ones((), jnp.float32))
+        return ScheduleFreeState(
+            z,
+            moments,
+            weight_sum=jnp.zeros((), jnp.float32),
+            max_learning_rate=jnp.zeros((), jnp.float32),
+            b1=jnp.ones((), jnp.float32),
+        )
 
     def update(
         updates: Any, state: ScheduleFreeState, params: Any, hyper: dict[str, jax.Array], step
