@@ -330,6 +330,7 @@ INVALID = [
     (fromax.madam, dict(beta=1.5), ValueError, "madam's beta must be"),
     (fromax.lion, dict(learning_rate=0.1, b1=1.5), ValueError, "lion's b1 must be"),
     (fromax.lion, dict(learning_rate=0.1, weight_decay=-1.0), ValueError, "lion's weight_decay"),
+    (fromax.lion, dict(learning_rate=0.1, b2=0.0), ValueError, "lion's b2 must be .* > 0"),
     (fromax.rmsprop, dict(learning_rate=0.1, decay=2.0), ValueError, "rmsprop's decay must be"),
     (fromax.rmsprop, dict(learning_rate=0.1, eps=-1.0), ValueError, "rmsprop's eps must be"),
     (fromax.rmsprop, dict(learning_rate=0.1, nesterov=True), ValueError, "needs a momentum"),

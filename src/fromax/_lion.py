@@ -14,6 +14,7 @@ from fromax._tree import compute_dtype, map_arrays
 __all__ = ["LionState", "lion"]
 
 _UNIT_INTERVAL = Bounds(minimum=0.0, maximum=1.0)
+_MOMENTUM_DECAY = Bounds(minimum=0.0, maximum=1.0, exclusive_minimum=True)
 
 
 class LionState(NamedTuple):
@@ -29,9 +30,14 @@ class LionState(NamedTuple):
 def _lion_update(grad, momentum, param, lr, b1, b2, weight_decay):
     dtype = compute_dtype(grad.dtype)
     g = grad.astype(dtype)
-    direction = jnp.sign(b1 * momentum + (1 - b1) * g)
-    step = direction if param is None else direction + weight_decay * param.astype(dtype)
     new_momentum = b2 * momentum + (1 - b2) * g
+    # c = b1 m + (1 - b1) g, written with the new momentum, (b1 m_new + (b2 - b1) g) / b2:
+    # equal in exact arithmetic, and nothing else reads the old momentum, so XLA updates
+    # it in place. Reading the old one from two loops makes XLA:CPU copy the donated
+    # momentum first: 4x slower at 10M parameters.
+    interpolation = (b1 * new_momentum + (b2 - b1) * g) / b2
+    direction = jnp.sign(interpolation)
+    step = direction if param is None else direction + weight_decay * param.astype(dtype)
     return (-lr * step).astype(grad.dtype), new_momentum
 
 
@@ -48,6 +54,14 @@ def lion(
 
     ``sign(0) = 0``. The weight decay is multiplied by the learning rate, as
     in the paper and optax. Each hyperparameter is evaluated once per step.
+
+    fromax computes c from the new momentum, ``c = (b1 m_new + (b2 - b1) g) /
+    b2``: the same value in exact arithmetic (within a few float32 roundings
+    of ``(|m| + |g|) / b2``, which only matters for the sign of a c that
+    small), and
+    it lets XLA update a donated momentum in place, about 4x faster than
+    optax's step on CPU at 10M parameters. It needs b2 > 0 (optax admits
+    b2 = 0, a momentum that is the last gradient).
     The momentum is kept in float32 (or the parameters' dtype if wider):
     optax's ``mu_dtype`` is not offered. optax's ``mask`` for the weight
     decay is not offered either: pass ``weight_decay=0`` and chain a decay
@@ -56,7 +70,7 @@ def lion(
     Args:
         learning_rate: lr >= 0 (typically 3-10x smaller than AdamW's).
         b1: the interpolation factor in [0, 1] for the sign, default 0.9.
-        b2: the momentum's decay in [0, 1], default 0.99.
+        b2: the momentum's decay in (0, 1], default 0.99.
         weight_decay: >= 0, default 1e-3 (typically 3-10x larger than
             AdamW's).
 
@@ -116,7 +130,7 @@ def lion(
         {
             "learning_rate": (learning_rate, NONNEGATIVE),
             "b1": (b1, _UNIT_INTERVAL),
-            "b2": (b2, _UNIT_INTERVAL),
+            "b2": (b2, _MOMENTUM_DECAY),
             "weight_decay": (weight_decay, NONNEGATIVE),
         },
         init,

@@ -55,10 +55,13 @@ def _average_from(y, z, b1):
     return (y - (1 - b1) * z) / b1
 
 
-def _interpolate(param, z, new_z, previous_b1, b1, c):
-    """The change of y after z moved to ``new_z``: x <- (1 - c) x + c z, y = b1 x + (1 - b1) z."""
-    dtype = z.dtype
-    y = param.astype(dtype)
+def _interpolate(param, new_z, step, previous_b1, b1, c):
+    """The change of y once z took ``step``: x <- (1 - c) x + c z, y = b1 x + (1 - b1) z."""
+    y = param.astype(new_z.dtype)
+    # The old z, rebuilt from the new one (to a rounding of z): with nothing but the z
+    # update reading the old z, XLA updates a donated z in place instead of copying it
+    # first (XLA:CPU's copy made the step about 2x slower).
+    z = new_z + step
     x = _average_from(y, z, previous_b1)
     new_x = x + c * (new_z - x)
     new_y = b1 * new_x + (1 - b1) * new_z
@@ -126,8 +129,9 @@ def _schedule_free(owner, hyperparams, warmup_steps, adam: bool) -> GradientTran
                 direction = g / (jnp.sqrt(new_v / correction) + eps)
                 if decay is not None:
                     direction = direction + decay * p.astype(z.dtype)
-                new_z = z - lr * direction
-                return _interpolate(p, z, new_z, state.b1, b1, c), new_z, new_v
+                step = lr * direction
+                new_z = z - step
+                return _interpolate(p, new_z, step, state.b1, b1, c), new_z, new_v
 
             new, z, moments = map_arrays(
                 one,
@@ -144,8 +148,9 @@ def _schedule_free(owner, hyperparams, warmup_steps, adam: bool) -> GradientTran
                 direction = g.astype(z.dtype)
                 if decay is not None:
                     direction = direction + decay * p.astype(z.dtype)
-                new_z = z - lr * direction
-                return _interpolate(p, z, new_z, state.b1, b1, c), new_z
+                step = lr * direction
+                new_z = z - step
+                return _interpolate(p, new_z, step, state.b1, b1, c), new_z
 
             new, z = map_arrays(
                 one, updates, params, state.z, names=("updates", "params", "state.z"), outputs=2
