@@ -85,6 +85,10 @@ def nero_project(params: Any) -> Any:
                [ 0.        ,  0.        ]], dtype=float32)
         >>> projected["b"]
         Array([1., 1.], dtype=float32)
+
+    References:
+        Liu, Bernstein, Meister, Yue, Learning by turning: neural
+        architecture aware optimisation, ICML 2021 (arXiv 2102.07227).
     """
 
     def project(p: jax.Array) -> jax.Array:

@@ -324,6 +324,10 @@ def schedule_free_eval_params(state: Any, params: Any) -> Any:
         >>> state = opt.init(params)
         >>> fromax.schedule_free_eval_params(state, params)  # x = y before any update
         Array([1., 1.], dtype=float32)
+
+    References:
+        Defazio, Yang, Mehta, Mishchenko, Khaled, Cutkosky, The road less
+        scheduled, NeurIPS 2024 (arXiv 2405.15682).
     """
     found = [node.inner for _, node in _states(state) if isinstance(node.inner, ScheduleFreeState)]
     if len(found) != 1:
