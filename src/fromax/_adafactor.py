@@ -224,8 +224,7 @@ def adafactor(
     def update(updates: Any, state: AdafactorState, params: Any, hyper: dict[str, jax.Array], step):
         uses_params = scale_by_param or weight_decay_rate is not None
         per_tensor = [state.row_moments, state.column_moments, state.moments]
-        names = ["updates", "params", "state.row_moments", "state.column_moments"]
-        names.append("state.moments")
+        names = ["updates", "params", "state.row_moments", "state.column_moments", "state.moments"]
         if momentum is not None:
             per_tensor.append(state.momentum)
             names.append("state.momentum")
