@@ -55,13 +55,13 @@ def _average_from(y, z, b1):
     return (y - (1 - b1) * z) / b1
 
 
-def _interpolate(param, new_z, step, previous_b1, b1, c):
-    """The change of y once z took ``step``: x <- (1 - c) x + c z, y = b1 x + (1 - b1) z."""
+def _interpolate(param, new_z, z_step, previous_b1, b1, c):
+    """The change of y once z moved to ``new_z = z - z_step`` (x moves c of the way to it)."""
     y = param.astype(new_z.dtype)
     # The old z, rebuilt from the new one (to a rounding of z): with nothing but the z
     # update reading the old z, XLA updates a donated z in place instead of copying it
     # first (XLA:CPU's copy made the step about 2x slower).
-    z = new_z + step
+    z = new_z + z_step
     x = _average_from(y, z, previous_b1)
     new_x = x + c * (new_z - x)
     new_y = b1 * new_x + (1 - b1) * new_z
@@ -129,9 +129,9 @@ def _schedule_free(owner, hyperparams, warmup_steps, adam: bool) -> GradientTran
                 direction = g / (jnp.sqrt(new_v / correction) + eps)
                 if decay is not None:
                     direction = direction + decay * p.astype(z.dtype)
-                step = lr * direction
-                new_z = z - step
-                return _interpolate(p, new_z, step, state.b1, b1, c), new_z, new_v
+                z_step = lr * direction
+                new_z = z - z_step
+                return _interpolate(p, new_z, z_step, state.b1, b1, c), new_z, new_v
 
             new, z, moments = map_arrays(
                 one,
@@ -148,9 +148,9 @@ def _schedule_free(owner, hyperparams, warmup_steps, adam: bool) -> GradientTran
                 direction = g.astype(z.dtype)
                 if decay is not None:
                     direction = direction + decay * p.astype(z.dtype)
-                step = lr * direction
-                new_z = z - step
-                return _interpolate(p, new_z, step, state.b1, b1, c), new_z
+                z_step = lr * direction
+                new_z = z - z_step
+                return _interpolate(p, new_z, z_step, state.b1, b1, c), new_z
 
             new, z = map_arrays(
                 one, updates, params, state.z, names=("updates", "params", "state.z"), outputs=2
