@@ -54,6 +54,8 @@ class Entry:
         convergence: hyperparameters changed for the convergence tests (a
             quadratic, Rosenbrock, a small MLP), which sweep the learning rate
             around ``hyperparams["learning_rate"]`` under a cosine decay.
+        convergence_thresholds: per problem, a looser threshold for an
+            optimiser that cannot meet the suite's, with the reason beside it.
     """
 
     name: str
@@ -70,6 +72,7 @@ class Entry:
     optax_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     invalid: tuple[tuple[dict[str, Any], type[Exception], str], ...] = ()
     convergence: dict[str, Any] = dataclasses.field(default_factory=dict)
+    convergence_thresholds: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def __repr__(self) -> str:  # pytest ids
         return self.name

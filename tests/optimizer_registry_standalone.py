@@ -1,10 +1,207 @@
 """Registry entries for the optimisers with maths of their own (Nero, Madam, Lion, ...).
 
-See ``optimizer_registry.Entry`` for what an entry holds.
+See ``optimizer_registry.Entry`` for what an entry holds. The float64
+references are in ``reference_standalone.py``.
 """
 
 from __future__ import annotations
 
+import functools
+
+import optax
+
+import fromax
+import reference_standalone as ref
+from fromax import schedules
 from optimizer_registry import Entry
 
-ENTRIES: list[Entry] = []
+NERO = Entry(
+    name="nero",
+    make=fromax.nero,
+    hyperparams={"learning_rate": 0.05, "beta": 0.99},
+    scheduled={
+        "learning_rate": schedules.warmup_cosine_decay(0.0, 0.1, warmup_steps=10, decay_steps=100),
+        "beta": schedules.linear(0.9, 0.999, transition_steps=50),
+    },
+    options={"constraints": True, "neuron_axis": 0},
+    # Nero's constraints pin every neuron of a matrix to the centred unit sphere,
+    # so problems whose optimum lies off it (these) are solved with them off;
+    # the suite's MLP keeps JAX's (in, out) kernels: neurons are columns.
+    convergence={"constraints": False, "neuron_axis": -1},
+    # Nero has no momentum: its per-coordinate normalised steps crawl along
+    # Rosenbrock's curved valley (24.2 -> 0.127 in 400 steps, not 0.05).
+    convergence_thresholds={"rosenbrock": 0.2},
+    reference_init=ref.nero_init,
+    reference_step=ref.nero_step,
+    optax_note="optax has no Nero",
+    needs_params=True,
+)
+
+MADAM = Entry(
+    name="madam",
+    make=fromax.madam,
+    hyperparams={"learning_rate": 0.05, "p_scale": 1.5, "g_bound": 2.0, "beta": 0.99},
+    scheduled={
+        "learning_rate": schedules.cosine_decay(0.1, decay_steps=100),
+        "p_scale": schedules.linear(1.5, 1.1, transition_steps=60),
+        "g_bound": schedules.linear(3.0, 1.0, transition_steps=80),
+        "beta": schedules.linear(0.9, 0.99, transition_steps=40),
+    },
+    reference_init=ref.madam_init,
+    reference_step=ref.madam_step,
+    optax_note="optax has no Madam",
+    needs_params=True,
+)
+
+LION = Entry(
+    name="lion",
+    make=fromax.lion,
+    hyperparams={"learning_rate": 0.01, "b1": 0.9, "b2": 0.99, "weight_decay": 0.1},
+    scheduled={
+        "learning_rate": schedules.warmup_cosine_decay(0.0, 0.02, warmup_steps=10, decay_steps=100),
+        "b1": schedules.linear(0.8, 0.95, transition_steps=50),
+        "weight_decay": schedules.linear(0.2, 0.0, transition_steps=100),
+    },
+    reference_init=ref.lion_init,
+    reference_step=ref.lion_step,
+    optax=optax.lion,
+    optax_note=(
+        "optax's mu_dtype and mask are not offered: the momentum is float32 (or wider); "
+        "chain a masked decay instead of mask"
+    ),
+    needs_params=True,
+)
+
+_RMSPROP_OPTIONS = {
+    "initial_scale": 0.0,
+    "eps_in_sqrt": True,
+    "centered": True,
+    "nesterov": True,
+    "bias_correction": False,
+}
+
+RMSPROP = Entry(
+    name="rmsprop",
+    make=fromax.rmsprop,
+    hyperparams={"learning_rate": 0.01, "decay": 0.9, "eps": 0.01, "momentum": 0.9},
+    scheduled={
+        "learning_rate": schedules.warmup_cosine_decay(0.0, 0.02, warmup_steps=10, decay_steps=100),
+        "decay": schedules.linear(0.8, 0.95, transition_steps=50),
+        "momentum": schedules.linear(0.5, 0.9, transition_steps=30),
+    },
+    options=_RMSPROP_OPTIONS,
+    reference_init=ref.rmsprop_init,
+    reference_step=functools.partial(ref.rmsprop_step, centered=True, nesterov=True),
+    optax=optax.rmsprop,
+    optax_note=(
+        "centred: nu - mu**2 is floored at 0 (optax can take the root of a rounding-negative "
+        "value and return NaN)"
+    ),
+)
+
+ADAGRAD = Entry(
+    name="adagrad",
+    make=fromax.adagrad,
+    hyperparams={"learning_rate": 0.1, "eps": 0.1},
+    scheduled={
+        "learning_rate": schedules.linear(0.2, 0.05, transition_steps=100),
+        "eps": schedules.exponential_decay(1.0, transition_steps=10, decay_rate=0.5),
+    },
+    options={"initial_accumulator_value": 0.1},
+    reference_init=ref.adagrad_init,
+    reference_step=ref.adagrad_step,
+    optax=optax.adagrad,
+)
+
+_ADAFACTOR_OPTIONS = {
+    "min_dim_size_to_factor": 2,
+    "decay_offset": 0,
+    "multiply_by_parameter_scale": True,
+    "factored": True,
+}
+
+ADAFACTOR = Entry(
+    name="adafactor",
+    make=fromax.adafactor,
+    hyperparams={
+        "learning_rate": 0.05,
+        "decay_rate": 0.8,
+        "clipping_threshold": 1.0,
+        "momentum": 0.9,
+        "weight_decay_rate": 0.01,
+        "eps": 1e-3,
+    },
+    scheduled={
+        "learning_rate": schedules.warmup_cosine_decay(0.0, 0.1, warmup_steps=10, decay_steps=100),
+        "decay_rate": schedules.linear(0.6, 0.9, transition_steps=50),
+        "clipping_threshold": schedules.linear(0.5, 1.5, transition_steps=100),
+        "momentum": schedules.linear(0.5, 0.9, transition_steps=30),
+    },
+    options=_ADAFACTOR_OPTIONS,
+    reference_init=functools.partial(ref.adafactor_init, min_dim_size_to_factor=2),
+    reference_step=functools.partial(ref.adafactor_step, min_dim_size_to_factor=2),
+    optax=optax.adafactor,
+    optax_note=(
+        "optax's dtype_momentum and weight_decay_mask are not offered; a count below "
+        "decay_offset counts as step 1 (optax: NaN)"
+    ),
+    needs_params=True,
+)
+
+_SCHEDULE_FREE_NOTE = (
+    "one step counter: optax evaluates the learning rate at t for the step on z and at t + 1 "
+    "for the averaging weight, so under a non-constant schedule (and its warm-up) the two "
+    "differ; they agree under a constant learning rate. state_dtype is not offered"
+)
+
+SCHEDULE_FREE_SGD = Entry(
+    name="schedule_free_sgd",
+    make=fromax.schedule_free_sgd,
+    hyperparams={"learning_rate": 0.1, "b1": 0.9, "weight_decay": 0.01, "weight_lr_power": 2.0},
+    scheduled={
+        "learning_rate": schedules.warmup_cosine_decay(0.0, 0.2, warmup_steps=10, decay_steps=100),
+        "b1": schedules.linear(0.9, 0.7, transition_steps=60),
+        "weight_lr_power": schedules.linear(2.0, 1.0, transition_steps=50),
+    },
+    options={"warmup_steps": None},
+    reference_init=ref.schedule_free_init,
+    reference_step=functools.partial(ref.schedule_free_step, adam=False),
+    optax=optax.contrib.schedule_free_sgd,
+    optax_note=_SCHEDULE_FREE_NOTE,
+    needs_params=True,
+)
+
+SCHEDULE_FREE_ADAMW = Entry(
+    name="schedule_free_adamw",
+    make=fromax.schedule_free_adamw,
+    hyperparams={
+        "learning_rate": 0.01,
+        "b1": 0.9,
+        "b2": 0.99,
+        "eps": 1e-3,
+        "weight_decay": 0.01,
+        "weight_lr_power": 2.0,
+    },
+    scheduled={
+        "learning_rate": schedules.warmup_cosine_decay(0.0, 0.02, warmup_steps=10, decay_steps=100),
+        "b1": schedules.linear(0.9, 0.7, transition_steps=60),
+        "b2": schedules.linear(0.9, 0.999, transition_steps=50),
+    },
+    options={"warmup_steps": None},
+    reference_init=ref.schedule_free_init,
+    reference_step=functools.partial(ref.schedule_free_step, adam=True),
+    optax=optax.contrib.schedule_free_adamw,
+    optax_note=_SCHEDULE_FREE_NOTE,
+    needs_params=True,
+)
+
+ENTRIES: list[Entry] = [
+    NERO,
+    MADAM,
+    LION,
+    RMSPROP,
+    ADAGRAD,
+    ADAFACTOR,
+    SCHEDULE_FREE_SGD,
+    SCHEDULE_FREE_ADAMW,
+]

@@ -300,6 +300,7 @@ def _defaults(entry):
 @pytest.mark.parametrize("entry", ENTRIES, ids=repr)
 def test_converges(entry, problem):
     build, start_loss, threshold = PROBLEMS[problem]
+    threshold = entry.convergence_thresholds.get(problem, threshold)
     start, loss = build()
     assert float(loss(start)) == pytest.approx(start_loss, rel=1e-2)
     settings = {**_defaults(entry), **entry.options, **entry.convergence}

@@ -14,6 +14,8 @@ Example:
 
 from fromax import schedules
 from fromax._accumulate import AccumulateState, accumulate_gradients
+from fromax._adafactor import AdafactorState, adafactor
+from fromax._adagrad import AdagradState, adagrad
 from fromax._adam import (
     AdamState,
     adam,
@@ -37,7 +39,17 @@ from fromax._hyperparams import (
     scheduled_transformation,
     set_hyperparams,
 )
+from fromax._lion import LionState, lion
+from fromax._madam import MadamState, madam
 from fromax._masked import MaskedState, masked
+from fromax._nero import NeroState, nero, nero_project
+from fromax._rmsprop import RMSpropState, rmsprop
+from fromax._schedule_free import (
+    ScheduleFreeState,
+    schedule_free_adamw,
+    schedule_free_eval_params,
+    schedule_free_sgd,
+)
 from fromax._sgd import SgdState, sgd
 from fromax._skip_nonfinite import SkipNonfiniteState, all_finite, skip_nonfinite
 from fromax._transforms import (
@@ -56,17 +68,26 @@ __all__ = [
     "NONNEGATIVE",
     "POSITIVE",
     "AccumulateState",
+    "AdafactorState",
+    "AdagradState",
     "AdamState",
     "Bounds",
     "FromageState",
     "GradientTransformation",
     "LarsState",
+    "LionState",
+    "MadamState",
     "MaskedState",
+    "NeroState",
+    "RMSpropState",
+    "ScheduleFreeState",
     "SgdState",
     "SkipNonfiniteState",
     "TraceState",
     "TransformState",
     "accumulate_gradients",
+    "adafactor",
+    "adagrad",
     "adam",
     "adam_direction",
     "adamw",
@@ -83,15 +104,23 @@ __all__ = [
     "hyperparams",
     "lamb",
     "lars",
+    "lion",
     "load_checkpoint_metadata",
+    "madam",
     "masked",
     "momentum_update",
     "nadam",
+    "nero",
+    "nero_project",
     "restore_checkpoint",
+    "rmsprop",
     "save_checkpoint",
     "scale_by_adam",
     "scale_by_learning_rate",
     "scale_by_trust_ratio",
+    "schedule_free_adamw",
+    "schedule_free_eval_params",
+    "schedule_free_sgd",
     "scheduled_transformation",
     "schedules",
     "set_hyperparams",
