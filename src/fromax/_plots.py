@@ -1,0 +1,91 @@
+"""Figures for the command line (matplotlib, an optional extra: ``pip install 'fromax[plot]'``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PlotUnavailable", "compare_figure", "sweep_figure", "training_figure"]
+
+
+class PlotUnavailable(RuntimeError):
+    """matplotlib is not installed."""
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise PlotUnavailable(
+            "drawing figures needs matplotlib: pip install 'fromax[plot]'"
+        ) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _series(records: Sequence[Mapping[str, float]], key: str) -> tuple[list[float], list[float]]:
+    return [r["step"] for r in records], [r[key] for r in records]
+
+
+def training_figure(records: Sequence[Mapping[str, float]], path: Path, title: str) -> Path:
+    """Loss, accuracy and each hyperparameter against the step, one panel each."""
+    plt = _pyplot()
+    hypers = [k for k in records[0] if k not in ("step", "loss", "accuracy")]
+    panels = ["loss", "accuracy", *hypers]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.2 * len(panels)), sharex=True)
+    for ax, key in zip(axes, panels, strict=True):
+        ax.plot(*_series(records, key), linewidth=1)
+        ax.set_ylabel(key.replace("_", " "))
+        ax.grid(alpha=0.3)
+    axes[0].set_yscale("log")
+    axes[0].set_title(title)
+    axes[-1].set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def compare_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], path: Path) -> Path:
+    """Every run's training loss and accuracy against the step, on shared axes."""
+    plt = _pyplot()
+    fig, (loss_ax, accuracy_ax) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    for label, records in runs.items():
+        loss_ax.plot(*_series(records, "loss"), label=label, linewidth=1)
+        accuracy_ax.plot(*_series(records, "accuracy"), label=label, linewidth=1)
+    loss_ax.set_yscale("log")
+    loss_ax.set_ylabel("training loss")
+    accuracy_ax.set_ylabel("training accuracy")
+    accuracy_ax.set_xlabel("step")
+    loss_ax.legend()
+    for ax in (loss_ax, accuracy_ax):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def sweep_figure(
+    values: Sequence[float], results: Mapping[str, Any], name: str, path: Path
+) -> Path:
+    """Final training loss and test accuracy against the swept value (log x axis)."""
+    plt = _pyplot()
+    fig, (loss_ax, accuracy_ax) = plt.subplots(2, 1, figsize=(6, 5), sharex=True)
+    final = [float(row[-1]) for row in results["loss"]]
+    loss_ax.plot(values, final, marker="o")
+    loss_ax.set_ylabel("final training loss")
+    loss_ax.set_yscale("log")
+    accuracy_ax.plot(values, results["test_accuracy"], marker="o")
+    accuracy_ax.set_ylabel("test accuracy")
+    accuracy_ax.set_xlabel(name.replace("_", " "))
+    accuracy_ax.set_xscale("log")
+    for ax in (loss_ax, accuracy_ax):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
