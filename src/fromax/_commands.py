@@ -71,8 +71,12 @@ class RunConfig(dict):
         return _catalogue.optimizer(name)(**kwargs)
 
     def label(self) -> str:
+        """``fromage lr=0.01``; a schedule shows by its name: ``fromage lr=warmup_cosine_decay``."""
         lr = self.get("learning_rate")
-        return f"{self['optimizer']}" + (f" lr={lr}" if lr is not None else "")
+        if lr is None:
+            return self["optimizer"]
+        short = lr.split("(", 1)[0].strip() if "(" in lr else lr
+        return f"{self['optimizer']} lr={short}"
 
 
 def _check_positive(**values: int) -> None:

@@ -49,6 +49,11 @@ def batch_indices(n_examples: int, batch_size: int, seed: int, step: int) -> np.
     return order[i * batch_size : (i + 1) * batch_size]
 
 
+def _shortest(value: Any) -> float:
+    """A float32 as the shortest decimal that reads back as it (0.05, not 0.0500000007)."""
+    return float(str(np.float32(value)))
+
+
 def _loss_and_accuracy(model: Model, params: Any, x: jax.Array, y: jax.Array):
     logits = model.apply(params, x)
     log_probs = jax.nn.log_softmax(logits)
@@ -166,7 +171,7 @@ def train(
             values = jax.device_get([r for _, r in pending])
             on_steps(
                 [
-                    {"step": s, **{k: float(v) for k, v in r.items()}}
+                    {"step": s, **{k: _shortest(v) for k, v in r.items()}}
                     for (s, _), r in zip(pending, values, strict=True)
                 ]
             )
