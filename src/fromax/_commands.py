@@ -106,6 +106,20 @@ def _write_json(path: Path, value: Any) -> None:
     temporary.replace(path)
 
 
+def _train(config: Mapping[str, Any], model: Any, optimizer: Any, data: Any, **extra: Any) -> Run:
+    """``train`` with the run's own steps, batch size, seed and devices."""
+    return train(
+        model,
+        optimizer,
+        data,
+        steps=config["steps"],
+        batch_size=config["batch_size"],
+        seed=config["seed"],
+        devices=config["devices"],
+        **extra,
+    )
+
+
 def train_command(
     config: Mapping[str, Any] | None, out_dir: Path, *, resume: bool, out: TextIO, err: TextIO
 ) -> dict[str, Any]:
@@ -183,14 +197,11 @@ def train_command(
 
     began = time.perf_counter()
     first = start.step if start is not None else 0
-    run = train(
+    run = _train(
+        config,
         model,
         optimizer,
         data,
-        steps=config["steps"],
-        batch_size=config["batch_size"],
-        seed=config["seed"],
-        devices=config["devices"],
         start=start,
         on_steps=on_steps,
         checkpoint_every=config.get("checkpoint_every", 0),
@@ -245,16 +256,7 @@ def compare_command(
             progress.update(batch)
 
         began = time.perf_counter()
-        run = train(
-            model,
-            optimizer,
-            data,
-            steps=config["steps"],
-            batch_size=config["batch_size"],
-            seed=config["seed"],
-            devices=config["devices"],
-            on_steps=on_steps,
-        )
+        run = _train(config, model, optimizer, data, on_steps=on_steps)
         seconds = time.perf_counter() - began
         progress.close()
         test_loss, test_accuracy = evaluate(model, run.params, data.x_test, data.y_test)

@@ -13,37 +13,20 @@ from fromax.schedules._base import Schedule, _concrete, function
 
 __all__ = ["from_config", "schedule_classes"]
 
-# Every schedule that a config or a spec may name (``function`` wraps Python code).
-_NAMES = (
-    "clip",
-    "constant",
-    "cosine_decay",
-    "cyclic",
-    "exponential_decay",
-    "inverse_sqrt",
-    "join",
-    "linear",
-    "offset",
-    "one_cycle",
-    "piecewise_constant",
-    "piecewise_linear",
-    "polynomial",
-    "product",
-    "rex",
-    "scale",
-    "sgdr",
-    "warmup_constant",
-    "warmup_cosine_decay",
-    "warmup_exponential_decay",
-    "warmup_stable_decay",
-)
-
 
 def schedule_classes() -> dict[str, type[Schedule]]:
-    """The schedules a config or spec may name, by name."""
+    """The schedules a config or spec may name, by name: every public schedule
+    class but ``function``, which wraps Python code and has no text form."""
     from fromax import schedules
 
-    return {name: getattr(schedules, name) for name in _NAMES}
+    found = {name: getattr(schedules, name) for name in schedules.__all__}
+    return {
+        name: kind
+        for name, kind in found.items()
+        if isinstance(kind, type)
+        and issubclass(kind, Schedule)
+        and kind not in (Schedule, function)
+    }
 
 
 def _not_serialisable(where: str) -> TypeError:
