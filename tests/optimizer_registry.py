@@ -51,11 +51,14 @@ class Entry:
         invalid: ``((kwargs, error type, message fragment), ...)``: arguments
             that ``make`` must refuse, merged into the test hyperparameters.
             Every entry is also checked with a negative learning rate.
-        convergence: hyperparameters changed for the convergence tests (a
-            quadratic, Rosenbrock, a small MLP), which sweep the learning rate
-            around ``hyperparams["learning_rate"]`` under a cosine decay.
+        convergence: arguments changed for the convergence tests (a
+            quadratic, Rosenbrock, a small MLP), which run ``make`` at its
+            signature defaults (``options`` are not passed) and sweep the
+            learning rate around ``hyperparams["learning_rate"]`` (or this
+            dict's) under a cosine decay.
         convergence_thresholds: per problem, a looser threshold for an
-            optimiser that cannot meet the suite's, with the reason beside it.
+            optimiser that cannot meet the suite's, with the start loss, the
+            measured best and the reason beside it.
     """
 
     name: str
