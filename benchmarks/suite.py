@@ -183,18 +183,19 @@ def time_config(cases: list[Case], n_params: int, leaves: int, with_torch: bool)
     limit = AXPY_BYTES_PER_PARAM * n_params / limit_time
     rows = {}
     for case in cases:
-        ours = case.fromax()
         steps = {
-            "fromax": JaxStep(ours, fromax.apply_updates, copy_tree(base), grads),
+            "fromax": JaxStep(case.fromax(), fromax.apply_updates, copy_tree(base), grads),
             "optax": JaxStep(case.optax(), optax.apply_updates, copy_tree(base), grads),
         }
-        calls: dict[str, Any] = dict(steps)
-        syncs = {}
+        times = interleave(steps, samples)
         if with_torch and case.name in ("adam", "sgd"):
-            for label, (call, sync) in torch_contenders(n_params, leaves).items():
-                if ("Adam" in label) == (case.name == "adam"):
-                    calls[label], syncs[label] = call, sync
-        times = interleave(calls, samples, syncs=syncs)
+            # Not interleaved with XLA: each library's idle worker threads spin for a
+            # while after a call and would starve the other's (measured: torch's fused
+            # Adam 100x slower when it takes turns with jax).
+            ours = {k: v for k, v in torch_contenders(n_params, leaves).items()
+                    if ("Adam" in k) == (case.name == "adam")}  # fmt: skip
+            times.update(interleave({k: c for k, (c, _) in ours.items()}, samples,
+                                    syncs={k: s for k, (_, s) in ours.items()}))  # fmt: skip
         row = {
             "fromax_s": times["fromax"],
             "optax_s": times["optax"],
@@ -204,13 +205,13 @@ def time_config(cases: list[Case], n_params: int, leaves: int, with_torch: bool)
             "fromax_temp_bytes": steps["fromax"].temp_bytes,
             "optax_temp_bytes": steps["optax"].temp_bytes,
         }
-        for label in calls.keys() - steps.keys():
+        for label in times.keys() - steps.keys():
             row[label] = times[label]
             row[f"{label} fraction_of_limit"] = (
                 case.bytes_per_param * n_params / times[label] / limit
             )
         rows[case.name] = row
-        del steps, calls
+        del steps
         print(
             f"  {n_params / 1e6:g}M/{leaves} {case.name}: fromax {times['fromax'] * 1e3:.2f} ms, "
             f"optax {times['optax'] * 1e3:.2f} ms, {row['ratio']:.2f}x, "
@@ -335,7 +336,7 @@ def markdown(report: dict) -> str:
     torch_rows = sorted({k for c in configs for r in c["cases"].values() for k in r
                          if k.startswith("torch") and "fraction" not in k})  # fmt: skip
     if torch_rows:
-        lines += ["", "PyTorch, in the same rounds as fromax's adam / sgd "
+        lines += ["", "PyTorch, timed right after fromax's adam / sgd "
                   "(time, fraction of the limit):", "",
                   "| | " + " | ".join(f"{c['params'] / 1e6:g}M, {c['leaves']} leaves"
                                        for c in configs) + " |",
