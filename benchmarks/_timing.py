@@ -91,16 +91,22 @@ def interleave(
     per_round: int = 4,
     syncs: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> dict[str, float]:
-    """Median seconds per call of each contender, taking turns in rounds."""
+    """Median seconds per call of each contender, taking turns in rounds.
+
+    The order of turns is reversed every other round, so no contender always
+    runs right after the same other one.
+    """
     syncs = dict(syncs or {})
     for name, call in calls.items():  # warm up: first runs fault pages in
         time_calls(call, 2, syncs.get(name, jax.block_until_ready))
     times: dict[str, list[float]] = {name: [] for name in calls}
+    order = list(calls.items())
     for _ in range(max(1, -(-samples // per_round))):
-        for name, call in calls.items():
+        for name, call in order:
             sync = syncs.get(name, jax.block_until_ready)
             time_calls(call, 1, sync)
             times[name] += time_calls(call, per_round, sync)
+        order.reverse()
     return {name: statistics.median(t) for name, t in times.items()}
 
 
