@@ -147,7 +147,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def torch_contenders(n_params: int, leaves: int) -> dict[str, tuple[Any, Any]]:
+def torch_contenders(n_params: int, leaves: int) -> dict[str, Any]:
     """PyTorch's Adam (fused, foreach) and SGD with momentum, where torch is installed."""
     try:
         import torch
@@ -170,7 +170,7 @@ def torch_contenders(n_params: int, leaves: int) -> dict[str, tuple[Any, Any]]:
             with torch.no_grad():
                 opt.step()
 
-        made[label] = (call, lambda _: None)
+        made[label] = call
     return made
 
 
@@ -188,14 +188,6 @@ def time_config(cases: list[Case], n_params: int, leaves: int, with_torch: bool)
             "optax": JaxStep(case.optax(), optax.apply_updates, copy_tree(base), grads),
         }
         times = interleave(steps, samples)
-        if with_torch and case.name in ("adam", "sgd"):
-            # Not interleaved with XLA: each library's idle worker threads spin for a
-            # while after a call and would starve the other's (measured: torch's fused
-            # Adam 100x slower when it takes turns with jax).
-            ours = {k: v for k, v in torch_contenders(n_params, leaves).items()
-                    if ("Adam" in k) == (case.name == "adam")}  # fmt: skip
-            times.update(interleave({k: c for k, (c, _) in ours.items()}, samples,
-                                    syncs={k: s for k, (_, s) in ours.items()}))  # fmt: skip
         row = {
             "fromax_s": times["fromax"],
             "optax_s": times["optax"],
@@ -218,7 +210,26 @@ def time_config(cases: list[Case], n_params: int, leaves: int, with_torch: bool)
             f"{row['fraction_of_limit']:.2f} of the limit",
             flush=True,
         )
+    if with_torch:
+        for label, seconds in torch_times(n_params, leaves, samples).items():
+            row = rows.get("adam" if "Adam" in label else "sgd")
+            if row is not None:
+                bytes_per_param = 28 if "Adam" in label else 20
+                row[label] = seconds
+                row[f"{label} fraction_of_limit"] = bytes_per_param * n_params / seconds / limit
     return {"params": n_params, "leaves": leaves, "limit_bytes_per_s": limit, "cases": rows}
+
+
+def torch_times(n_params: int, leaves: int, samples: int) -> dict[str, float]:
+    """PyTorch's steps, timed in a process of their own.
+
+    In the same process as XLA, each library's worker threads spin for a while
+    after a call and starve the other's: torch's fused Adam measured up to 100x
+    slower there, even in rounds of its own.
+    """
+    command = [sys.executable, __file__, "--torch", str(n_params), str(leaves), str(samples)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def schedule_cost(cases: list[Case], n_params: int, leaves: int) -> dict[str, float]:
@@ -289,6 +300,10 @@ def first_calls(cases: list[Case], n_params: int, leaves: int) -> dict[str, dict
     return out
 
 
+def _no_sync(_: Any) -> None:
+    """torch's CPU steps are synchronous."""
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.2f} s"
 
@@ -336,7 +351,7 @@ def markdown(report: dict) -> str:
     torch_rows = sorted({k for c in configs for r in c["cases"].values() for k in r
                          if k.startswith("torch") and "fraction" not in k})  # fmt: skip
     if torch_rows:
-        lines += ["", "PyTorch, timed right after fromax's adam / sgd "
+        lines += ["", "PyTorch, timed in a process of its own at each size "
                   "(time, fraction of the limit):", "",
                   "| | " + " | ".join(f"{c['params'] / 1e6:g}M, {c['leaves']} leaves"
                                        for c in configs) + " |",
@@ -414,7 +429,15 @@ def main() -> None:
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--first-call", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--torch", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.torch:
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        calls = torch_contenders(args.torch[0], args.torch[1])
+        print(json.dumps(interleave(calls, args.torch[2], syncs=dict.fromkeys(calls, _no_sync))))
+        return
     if args.first_call:
         name, library, n, leaves = args.first_call
         print(first_call(name, library, int(n), int(leaves)))
@@ -434,7 +457,6 @@ def main() -> None:
         import torch
 
         report["machine"]["torch"] = torch.__version__
-        torch.set_num_threads(os.cpu_count() or 1)
     except ImportError:
         with_torch = False
     print(report["machine"], "| not in fromax yet:", ", ".join(missing) or "none", flush=True)
