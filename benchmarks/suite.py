@@ -319,7 +319,8 @@ def markdown(report: dict) -> str:
         f"Python {m['python']}, jax {m['jax']}, optax {m['optax']}"
         + (f", torch {m['torch']}" if m.get("torch") else "")
         + f"; load average {m['load_average_start']:.1f} at the start, "
-        f"{m['load_average_end']:.1f} at the end.",
+        f"{m['load_average_end']:.1f} at the end; the suite took "
+        f"{m['suite_minutes']:.1f} minutes.",
         "",
         "One jitted step (update + apply, donated), float32, medians of interleaved "
         "runs. Each cell: fromax's time, optax / fromax, and fromax's effective "
@@ -400,6 +401,7 @@ def chart(report: dict, path: Path) -> bool:
         return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     configs = report["steps"]
     names = [c.name for c in report["_cases"]]
@@ -411,6 +413,9 @@ def chart(report: dict, path: Path) -> bool:
         ax.bar(xs, ratios, width, label=f"{c['params'] / 1e6:g}M params, {c['leaves']} leaves")
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}x"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
     ax.set_ylabel("optax time / fromax time")
     ax.set_title(f"One optimiser step, fromax against optax ({report['machine']['platform']})")
@@ -443,6 +448,7 @@ def main() -> None:
         print(first_call(name, library, int(n), int(leaves)))
         return
 
+    started = time.perf_counter()
     only = {s for s in args.only.split(",") if s}
     cases = [c for c in CASES if getattr(fromax, c.name, None) and (not only or c.name in only)]
     missing = [c.name for c in CASES if getattr(fromax, c.name, None) is None]
@@ -473,6 +479,7 @@ def main() -> None:
     report["extras"]["eager"] = eager(cases, configs[0][0], 20)
     report["extras"]["first_call"] = first_calls(cases, n_mid, configs[-1][1])
     report["machine"]["load_average_end"] = os.getloadavg()[0]
+    report["machine"]["suite_minutes"] = (time.perf_counter() - started) / 60
     report["_cases"] = cases
 
     out = Path(args.out)
