@@ -24,8 +24,7 @@ demo: $(STAMP)
 	$(BIN)/fromax demo
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/fromage_step.py
-	$(BIN)/python benchmarks/optimizer_step.py
+	$(BIN)/python benchmarks/suite.py
 
 # The oldest JAX that pyproject.toml admits, in a venv of its own.
 JAX_FLOOR := 0.6.0

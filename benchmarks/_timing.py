@@ -1,9 +1,10 @@
-"""Shared timing helpers: parameter trees, jitted donated steps, interleaved medians.
+"""Shared benchmark mechanics: parameter trees, compiled donated steps, interleaved medians.
 
-Libraries take turns in rounds (an untimed call, then a few timed ones), so
-drift hits them alike; each reports the median of its timed calls. The
-untimed call matters: the first call after another library's step is slower
-(caches and pages left cold), and timing it would measure the switch.
+Contenders take turns in rounds (an untimed call, then a few timed ones), so
+drift on a shared machine hits them alike; each reports the median of its
+timed calls. The untimed call matters: the first call after another
+contender's step is slower (caches and pages left cold), and timing it would
+measure the switch, not the step.
 """
 
 from __future__ import annotations
@@ -15,62 +16,108 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-LEAVES = 20
+Call = Callable[[], Any]
 
-
-def tree(n_params: int, seed: int) -> list[jax.Array]:
-    """``n_params`` float32 normals split into ``LEAVES`` equal vectors."""
-    key = jax.random.key(seed)
-    sizes = [n_params // LEAVES] * LEAVES
-    return [
-        jax.random.normal(k, (s,), jnp.float32)
-        for k, s in zip(jax.random.split(key, LEAVES), sizes, strict=True)
-    ]
+# The machine's limit: a = a + s * c in place reads a and c and writes a.
+AXPY_BYTES_PER_PARAM = 12
 
 
-def step_fn(opt: Any, apply: Callable[[Any, Any], Any]) -> Callable[..., Any]:
-    """One jitted step, update + apply, with the parameters and state donated."""
-
-    def step(params, state, grads):
-        updates, state = opt.update(grads, state, params)
-        return apply(params, updates), state
-
-    return jax.jit(step, donate_argnums=(0, 1))
+def tree(n_params: int, leaves: int, seed: int) -> list[jax.Array]:
+    """``n_params`` float32 normals split into ``leaves`` equal vectors."""
+    size = n_params // leaves
+    flat = jax.random.normal(jax.random.key(seed), (size * leaves,), jnp.float32)
+    return [jnp.copy(x) for x in jnp.split(flat, leaves)]
 
 
-def time_calls(call: Callable[[], Any], repeats: int) -> list[float]:
+def copy_tree(xs: Any) -> Any:
+    return jax.tree.map(jnp.copy, xs)
+
+
+class JaxStep:
+    """One optimiser's jitted step (update + apply, parameters and state donated).
+
+    Called through ``jax.jit``, as users call it; ``temp_bytes`` compiles the
+    same step ahead of time to read the temporary memory XLA allocates.
+    """
+
+    def __init__(self, opt: Any, apply: Callable[[Any, Any], Any], params: Any, grads: Any):
+        def step(params, state, grads):
+            updates, state = opt.update(grads, state, params)
+            return apply(params, updates), state
+
+        state = opt.init(params)
+        self.step = jax.jit(step, donate_argnums=(0, 1))
+        self.shapes = jax.tree.map(
+            lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), (params, state, grads)
+        )
+        self.grads = grads
+        self.carry = (params, state)
+
+    @property
+    def temp_bytes(self) -> int | None:
+        analysis = self.step.lower(*self.shapes).compile().memory_analysis()
+        return None if analysis is None else int(analysis.temp_size_in_bytes)
+
+    def __call__(self) -> Any:
+        self.carry = self.step(*self.carry, self.grads)
+        return self.carry
+
+
+def axpy_step(params: list[jax.Array], other: list[jax.Array]) -> Call:
+    """The machine's in-place bandwidth probe: jitted a = a + 0.5 c on donated a."""
+    axpy = jax.jit(lambda a, c: [x + 0.5 * y for x, y in zip(a, c, strict=True)], donate_argnums=0)
+    box = [params]
+
+    def call():
+        box[0] = axpy(box[0], other)
+        return box[0]
+
+    return call
+
+
+def time_calls(call: Call, repeats: int, sync: Callable[[Any], Any] = jax.block_until_ready):
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        jax.block_until_ready(call())
+        sync(call())
         times.append(time.perf_counter() - start)
     return times
 
 
-def compare(
-    contenders: Mapping[str, tuple[Any, Callable[[Any, Any], Any]]],
-    n_params: int,
-    repeats: int,
-    per_round: int = 5,
+def interleave(
+    calls: Mapping[str, Call],
+    samples: int,
+    per_round: int = 4,
+    syncs: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> dict[str, float]:
-    """Median seconds per step of each ``name: (optimizer, apply_updates)``, interleaved."""
-    grads = tree(n_params, 2)
-    runners = {}
-    for name, (opt, apply) in contenders.items():
-        step = step_fn(opt, apply)
-        params = tree(n_params, 3)
-        box = [step(params, opt.init(params), grads)]  # compile and warm up
+    """Median seconds per call of each contender, taking turns in rounds.
 
-        def call(step=step, box=box):
-            box[0] = step(*box[0], grads)
-            return box[0]
-
-        time_calls(call, 2)
-        runners[name] = call
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(max(1, repeats // per_round)):
-        for name, call in runners.items():
-            time_calls(call, 1)
-            times[name] += time_calls(call, per_round)
+    The order of turns is reversed every other round, so no contender always
+    runs right after the same other one.
+    """
+    syncs = dict(syncs or {})
+    for name, call in calls.items():  # warm up: first runs fault pages in
+        time_calls(call, 2, syncs.get(name, jax.block_until_ready))
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    order = list(calls.items())
+    for _ in range(max(1, -(-samples // per_round))):
+        for name, call in order:
+            sync = syncs.get(name, jax.block_until_ready)
+            time_calls(call, 1, sync)
+            times[name] += time_calls(call, per_round, sync)
+        order.reverse()
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def eager_seconds(opt: Any, apply: Callable[[Any, Any], Any], params: Any, grads: Any, n: int):
+    """Median seconds of an un-jitted step (each primitive dispatched on its own)."""
+    state = opt.init(params)
+    times = []
+    for _ in range(n + 1):
+        start = time.perf_counter()
+        updates, state = opt.update(grads, state, params)
+        params = jax.block_until_ready(apply(params, updates))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times[1:]))

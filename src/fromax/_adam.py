@@ -99,20 +99,54 @@ def adam_direction(
         >>> d  # the first step is sign(g)
         Array([ 1., -1.], dtype=float32)
     """
-    dtype = mu.dtype
-    g = grad.astype(dtype)
-    b1 = jnp.asarray(b1, jnp.float32).astype(dtype)
-    b2 = jnp.asarray(b2, jnp.float32).astype(dtype)
+    return _direction(grad, mu, nu, _step_scalars(b1, b2, eps, eps_root, step, nesterov))
+
+
+class _StepScalars(NamedTuple):
+    """One step's scalars, float32, computed once per step rather than once per
+    array: a model of 1,000 tensors would otherwise trace (and XLA compile)
+    1,000 copies of them."""
+
+    b1: jax.Array
+    b2: jax.Array
+    one_minus_b1: jax.Array
+    one_minus_b2: jax.Array
+    c1: jax.Array  # 1 - b1**t
+    c2: jax.Array  # 1 - b2**t
+    next_c1: jax.Array | None  # 1 - b1**(t+1), for Nesterov's look-ahead
+    eps: jax.Array
+    eps_root: jax.Array
+
+
+def _step_scalars(b1, b2, eps, eps_root, step, nesterov: bool) -> _StepScalars:
+    b1 = jnp.asarray(b1, jnp.float32)
+    b2 = jnp.asarray(b2, jnp.float32)
     t = (jnp.asarray(step) + 1).astype(jnp.float32)
-    new_mu = b1 * mu + (1 - b1) * g
-    new_nu = b2 * nu + (1 - b2) * (g * g)
-    c1 = bias_correction(b1, t).astype(dtype)
-    if nesterov:
-        m_hat = b1 / bias_correction(b1, t + 1).astype(dtype) * new_mu + (1 - b1) / c1 * g
+    return _StepScalars(
+        b1,
+        b2,
+        1 - b1,
+        1 - b2,
+        bias_correction(b1, t),
+        bias_correction(b2, t),
+        bias_correction(b1, t + 1) if nesterov else None,
+        jnp.asarray(eps, jnp.float32),
+        jnp.asarray(eps_root, jnp.float32),
+    )
+
+
+def _direction(grad, mu, nu, k: _StepScalars):
+    """:func:`adam_direction` with the step's scalars given."""
+    dtype = mu.dtype
+    k = _StepScalars(*(None if x is None else x.astype(dtype) for x in k))
+    g = grad.astype(dtype)
+    new_mu = k.b1 * mu + k.one_minus_b1 * g
+    new_nu = k.b2 * nu + k.one_minus_b2 * (g * g)
+    if k.next_c1 is not None:
+        m_hat = k.b1 / k.next_c1 * new_mu + k.one_minus_b1 / k.c1 * g
     else:
-        m_hat = new_mu / c1
-    v_hat = new_nu / bias_correction(b2, t).astype(dtype)
-    direction = m_hat / (jnp.sqrt(v_hat + eps_root) + eps)
+        m_hat = new_mu / k.c1
+    direction = m_hat / (jnp.sqrt(new_nu / k.c2 + k.eps_root) + k.eps)
     return direction, new_mu, new_nu
 
 
@@ -145,7 +179,9 @@ def _adam_family(
 
     def update(updates, state, params, hyper, step):
         b1_, b2_, eps_, root = hyper["b1"], hyper["b2"], hyper["eps"], hyper["eps_root"]
+        scalars = _step_scalars(b1_, b2_, eps_, root, step, nesterov)
         lr = hyper.get("learning_rate")
+        minus_lr = None if lr is None else -lr
         decay = hyper.get("weight_decay")
         flags = (
             resolve_mask(mask, params, "mask", owner)
@@ -154,11 +190,11 @@ def _adam_family(
         )
 
         def one(g, p, m, v, decay_on):
-            d, m, v = adam_direction(g, m, v, b1_, b2_, eps_, root, step, nesterov)
+            d, m, v = _direction(g, m, v, scalars)
             if decay_on:
                 d = d + decay * p.astype(compute_dtype(p.dtype))
-            if lr is not None:
-                d = -lr * d
+            if minus_lr is not None:
+                d = minus_lr * d
             return d.astype(g.dtype), m, v
 
         trees = (updates, params if decay is not None else updates, state.mu, state.nu)

@@ -75,10 +75,10 @@ def sgd(learning_rate: Any, momentum: Any = None, nesterov: bool = False) -> Gra
 
     def update(updates, state, params, hyper, step):
         del params, step
-        lr = hyper["learning_rate"]
+        minus_lr = -hyper["learning_rate"]  # once per step, not per array
         if state.velocity is None:
             new = map_arrays(
-                lambda g: (-lr * g.astype(compute_dtype(g.dtype))).astype(g.dtype),
+                lambda g: (minus_lr * g.astype(compute_dtype(g.dtype))).astype(g.dtype),
                 updates,
                 names=("updates",),
             )
@@ -87,7 +87,7 @@ def sgd(learning_rate: Any, momentum: Any = None, nesterov: bool = False) -> Gra
 
         def one(g, v):
             direction, v = momentum_update(g, v, mu, nesterov)
-            return (-lr * direction).astype(g.dtype), v
+            return (minus_lr * direction).astype(g.dtype), v
 
         new, velocity = map_arrays(
             one, updates, state.velocity, names=("updates", "state.velocity"), outputs=2

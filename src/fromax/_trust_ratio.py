@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from fromax._adam import AdamState, _adam_hyperparams, adam_direction
+from fromax._adam import AdamState, _adam_hyperparams, _direction, _step_scalars
 from fromax._base import GradientTransformation
 from fromax._hyperparams import NONNEGATIVE, scheduled_transformation
 from fromax._mask import check_mask, check_option, resolve_mask
@@ -309,9 +309,10 @@ def lamb(
         lr, decay = hyper["learning_rate"], hyper["weight_decay"]
         b1_, b2_, eps_, root = hyper["b1"], hyper["b2"], hyper["eps"], hyper["eps_root"]
         decay_on = resolve_mask(mask, params, "mask", "lamb")
+        scalars = _step_scalars(b1_, b2_, eps_, root, step, False)
 
         def one(g, p, m, v, decays):
-            r, m, v = adam_direction(g, m, v, b1_, b2_, eps_, root, step)
+            r, m, v = _direction(g, m, v, scalars)
             w = p.astype(r.dtype)
             u = r + decay * w if decays else r
             w_norm = jnp.sqrt(_squared_norm(w))
