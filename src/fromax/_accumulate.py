@@ -23,6 +23,13 @@ class AccumulateState(NamedTuple):
         accumulated: the sum of the gradients since the last applied step, a
             pytree like the parameters in float32 (or wider).
         inner: the inner transformation's state.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> opt = fromax.accumulate_gradients(fromax.sgd(0.1), every_k=2)
+        >>> state = opt.init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'AccumulateState'
     """
 
     accumulated: Any

@@ -29,6 +29,12 @@ class AdafactorState(NamedTuple):
             second largest axis.
         moments: for an unfactored tensor, the moving average of g**2.
         momentum: the moving average of the updates (``momentum`` given).
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.adafactor().init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'AdafactorState'
     """
 
     row_moments: Any

@@ -20,6 +20,12 @@ class AdagradState(NamedTuple):
 
     Attributes:
         sum_of_squares: G, like the parameters, in float32 (or wider).
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.adagrad(0.1).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'AdagradState'
     """
 
     sum_of_squares: Any

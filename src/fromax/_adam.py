@@ -34,6 +34,12 @@ class AdamState(NamedTuple):
     Attributes:
         mu: the first moment, a pytree like the parameters in float32 (or wider).
         nu: the second moment, likewise.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.adam(1e-3).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'AdamState'
     """
 
     mu: Any

@@ -130,7 +130,11 @@ def load_checkpoint_metadata(path: str | os.PathLike) -> Any:
     """The metadata saved with the checkpoint at ``path``.
 
     Example:
-        See :func:`save_checkpoint`.
+        >>> import tempfile, os, jax.numpy as jnp, fromax
+        >>> path = os.path.join(tempfile.mkdtemp(), "run.npz")
+        >>> _ = fromax.save_checkpoint(path, {"w": jnp.ones(2)}, metadata={"step": 7})
+        >>> fromax.load_checkpoint_metadata(path)["step"]
+        7
     """
     path, archive = _open(path)
     with archive:
@@ -153,7 +157,11 @@ def restore_checkpoint(path: str | os.PathLike, template: Any) -> Any:
         ValueError: naming the first leaf whose path, shape or dtype differs.
 
     Example:
-        See :func:`save_checkpoint`.
+        >>> import tempfile, os, jax.numpy as jnp, fromax
+        >>> path = os.path.join(tempfile.mkdtemp(), "params.npz")
+        >>> _ = fromax.save_checkpoint(path, {"w": jnp.arange(3.0)})
+        >>> fromax.restore_checkpoint(path, {"w": jnp.zeros(3)})
+        {'w': Array([0., 1., 2.], dtype=float32)}
     """
     path, archive = _open(path)
     with archive:

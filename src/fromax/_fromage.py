@@ -20,6 +20,12 @@ class FromageState(NamedTuple):
     Attributes:
         initial_norms: a pytree like the parameters of float32 scalars
             ``||W_0||``, or None when ``p_bound`` is off.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.fromage(0.01, p_bound=2.0).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'FromageState'
     """
 
     initial_norms: Any

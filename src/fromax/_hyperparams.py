@@ -42,7 +42,16 @@ class Bounds:
     """The values a hyperparameter may take, checked on constants.
 
     A schedule's values are traced, so they cannot be checked; a constant's
-    are, when the transformation is built and when it is changed.
+    are, when the transformation is built and when it is changed. fromax
+    exports three: ``ANY``, ``NONNEGATIVE`` (a learning rate) and ``POSITIVE``.
+
+    Example:
+        >>> import fromax
+        >>> unit = fromax.Bounds(minimum=0.0, maximum=1.0, exclusive_maximum=True)
+        >>> unit.describe(), unit.admits(0.999), unit.admits(1.0)
+        ('a finite number >= 0 and < 1', True, False)
+        >>> fromax.NONNEGATIVE.admits(-0.1)
+        False
     """
 
     minimum: float = -math.inf

@@ -22,6 +22,12 @@ class LionState(NamedTuple):
 
     Attributes:
         momentum: m, like the parameters, in float32 (or wider).
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.lion(1e-4).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'LionState'
     """
 
     momentum: Any

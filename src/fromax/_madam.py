@@ -22,6 +22,12 @@ class MadamState(NamedTuple):
     Attributes:
         second_moments: v, like the parameters, in float32 (or wider).
         initial_rms: per tensor, the float32 RMS of the initial tensor.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.madam().init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'MadamState'
     """
 
     second_moments: Any

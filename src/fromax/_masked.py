@@ -18,6 +18,12 @@ class MaskedState(NamedTuple):
 
     Attributes:
         inner: the inner transformation's state, for the selected leaves.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.masked(fromax.sgd(0.1), {'w': True}).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'MaskedState'
     """
 
     inner: Any

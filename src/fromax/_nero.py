@@ -25,6 +25,12 @@ class NeroState(NamedTuple):
             in float32 (or wider): shape ``(rows,)`` for a tensor of more than
             one dimension, the tensor's shape otherwise.
         scales: per tensor, the float32 step scale fixed at ``init``.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.nero().init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'NeroState'
     """
 
     second_moments: Any

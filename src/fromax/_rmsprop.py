@@ -24,6 +24,12 @@ class RMSpropState(NamedTuple):
         nu: the moving average of g**2.
         mu: the moving average of g (``centered=True``), else None.
         momentum: the momentum buffer (``momentum`` given), else None.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.rmsprop(1e-3).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'RMSpropState'
     """
 
     nu: Any

@@ -41,6 +41,12 @@ class ScheduleFreeState(NamedTuple):
         weight_sum: the float32 sum of the averaging weights so far.
         max_learning_rate: the largest (warmed-up) learning rate so far, float32.
         b1: the b1 that formed the current parameters (1 before the first update).
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.schedule_free_sgd().init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'ScheduleFreeState'
     """
 
     z: Any

@@ -19,6 +19,12 @@ class SgdState(NamedTuple):
     Attributes:
         velocity: a pytree like the parameters in float32 (or wider), or None
             without momentum.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.sgd(0.1, momentum=0.9).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'SgdState'
     """
 
     velocity: Any

@@ -20,6 +20,12 @@ class SkipNonfiniteState(NamedTuple):
     Attributes:
         skipped: int32, the number of steps skipped so far.
         inner: the inner transformation's state.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.skip_nonfinite(fromax.sgd(0.1)).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'SkipNonfiniteState'
     """
 
     skipped: jax.Array

@@ -170,6 +170,12 @@ class TraceState(NamedTuple):
 
     Attributes:
         velocity: a pytree like the parameters, in float32 (or wider).
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.trace(0.9).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'TraceState'
     """
 
     velocity: Any

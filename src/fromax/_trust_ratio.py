@@ -122,6 +122,12 @@ class LarsState(NamedTuple):
 
     Attributes:
         velocity: a pytree like the parameters in float32 (or wider).
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.lars(0.1).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'LarsState'
     """
 
     velocity: Any

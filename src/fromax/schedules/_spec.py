@@ -50,7 +50,18 @@ _FORBIDDEN = {
 
 
 class SpecError(ValueError):
-    """A schedule spec that cannot be read: says what is wrong and where (column)."""
+    """A schedule spec that cannot be read: says what is wrong and where (column).
+
+    A ``ValueError``, so a caller that catches those catches it too.
+
+    Example:
+        >>> from fromax import schedules
+        >>> try:
+        ...     schedules.from_spec("cosin(1)")
+        ... except schedules.SpecError as error:
+        ...     print(error)
+        unknown schedule 'cosin' at column 1 ...
+    """
 
 
 SpecError.__module__ = "fromax.schedules"
