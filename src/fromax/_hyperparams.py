@@ -254,9 +254,11 @@ def _states(tree: Any) -> Iterator[tuple[tuple[str, ...], TransformState]]:
     return iter(found)
 
 
-def _keyed(tree: Any) -> dict[str, tuple[tuple[str, ...], str]]:
+def _keyed(
+    states: list[tuple[tuple[str, ...], TransformState]],
+) -> dict[str, tuple[tuple[str, ...], str]]:
     """``{key: (path, name)}``: plain names where unique, else ``path/name``."""
-    entries = [(path, name) for path, node in _states(tree) for name in node.schedules]
+    entries = [(path, name) for path, node in states for name in node.schedules]
     counts: dict[str, int] = {}
     for _, name in entries:
         counts[name] = counts.get(name, 0) + 1
@@ -290,8 +292,9 @@ def hyperparams(state: Any) -> dict[str, jax.Array]:
         >>> {k: round(float(v), 6) for k, v in fromax.hyperparams(state).items()}
         {'learning_rate': 0.001}
     """
-    nodes = {path: node for path, node in _states(state)}
-    return {key: nodes[path].hyperparams[name] for key, (path, name) in _keyed(state).items()}
+    states = list(_states(state))
+    nodes = dict(states)
+    return {key: nodes[path].hyperparams[name] for key, (path, name) in _keyed(states).items()}
 
 
 def set_hyperparams(state: Any, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
@@ -321,7 +324,7 @@ def set_hyperparams(state: Any, values: Mapping[str, Any] | None = None, **kwarg
         constant(value=0.02)
     """
     changes = {**(values or {}), **kwargs}
-    keyed = _keyed(state)
+    keyed = _keyed(list(_states(state)))
     by_location: dict[tuple[tuple[str, ...], str], Any] = {}
     for key, value in changes.items():
         if key not in keyed:

@@ -61,9 +61,13 @@ def _loss_and_accuracy(model: Model, params: Any, x: jax.Array, y: jax.Array):
     return loss, jnp.mean(jnp.argmax(logits, axis=1) == y)
 
 
+# One compiled evaluation per model and shape, reused across calls and runs.
+_evaluate = jax.jit(lambda model, p, x, y: _loss_and_accuracy(model, p, x, y), static_argnums=0)
+
+
 def evaluate(model: Model, params: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``params`` on ``(x, y)``."""
-    loss, accuracy = jax.jit(lambda p, x, y: _loss_and_accuracy(model, p, x, y))(params, x, y)
+    loss, accuracy = _evaluate(model, params, x, y)
     return float(loss), float(accuracy)
 
 
