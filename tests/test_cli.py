@@ -106,6 +106,26 @@ def test_sweep_compiles_once_and_equals_separate_runs(tmp_path, capsys):
     assert "compiled once (1 trace for 3 runs)" in out
     assert len(json.loads((tmp_path / "sweep.json").read_text())["runs"]) == 3
     assert (tmp_path / "sweep.png").stat().st_size > 0
+    # An optimiser whose learning rate has no default sweeps too.
+    assert (
+        main(
+            [
+                "sweep",
+                "--optimizer",
+                "adam",
+                "--learning-rate",
+                "1e-3,1e-2",
+                "--hyper",
+                "b1=0.8",
+                "--steps",
+                "5",
+                "--out",
+                str(tmp_path / "adam"),
+            ]
+        )
+        == 0
+    )
+    assert "adam: 2 learning rates" in capsys.readouterr().out
 
 
 def test_compare_trains_each_from_the_same_start(tmp_path, capsys):

@@ -52,8 +52,8 @@ class RunConfig(dict):
     def make(cls, **fields: Any) -> RunConfig:
         return cls(fields)
 
-    def optimizer(self) -> Any:
-        """Builds the optimiser, checking every hyperparameter name first."""
+    def hyper_kwargs(self) -> dict[str, Any]:
+        """The ``--hyper`` options, parsed, each name checked against the optimiser's."""
         name = self["optimizer"]
         defaults = _catalogue.hyperparameters(name)
         kwargs: dict[str, Any] = {}
@@ -64,8 +64,14 @@ class RunConfig(dict):
                     f"{', '.join(defaults)}"
                 )
             kwargs[key] = _parse_option(key, text, defaults[key])
+        return kwargs
+
+    def optimizer(self) -> Any:
+        """Builds the optimiser, checking every hyperparameter name first."""
+        name = self["optimizer"]
+        kwargs = self.hyper_kwargs()
         if self.get("learning_rate") is not None:
-            if "learning_rate" not in defaults:
+            if "learning_rate" not in _catalogue.hyperparameters(name):
                 raise ValueError(f"{name} has no learning_rate")
             kwargs["learning_rate"] = parse_spec(self["learning_rate"], "--learning-rate")
         return _catalogue.optimizer(name)(**kwargs)
@@ -312,20 +318,17 @@ def sweep_command(
     _check_positive(steps=config["steps"], batch_size=config["batch_size"])
     if (values < 0).any():
         raise ValueError("--learning-rate: a learning rate must be >= 0")
-    fixed = RunConfig({**config, "learning_rate": None})
     model, data = _load(config)
-    fixed.optimizer()  # check the names and values before compiling
     name = config["optimizer"]
     if "learning_rate" not in _catalogue.hyperparameters(name):
         raise ValueError(f"{name} has no learning_rate to sweep")
+    kwargs = config.hyper_kwargs()  # parsed and checked once, before compiling
+    constructor = _catalogue.optimizer(name)
+    constructor(learning_rate=float(values[0]), **kwargs)  # checks the values too
     traces = []
 
     def make(value: jax.Array):
-        kwargs = {
-            k: _parse_option(k, v, _catalogue.hyperparameters(name)[k])
-            for k, v in config["hyper"].items()
-        }
-        return _catalogue.optimizer(name)(learning_rate=value, **kwargs)
+        return constructor(learning_rate=value, **kwargs)
 
     began = time.perf_counter()
     results = sweep(
