@@ -38,31 +38,42 @@ def copy_tree(xs: Any) -> Any:
 class JaxStep:
     """One optimiser's jitted step (update + apply, parameters and state donated).
 
-    Called through ``jax.jit``, as users call it; ``temp_bytes`` compiles the
-    same step ahead of time to read the temporary memory XLA allocates.
+    Compiled once, ahead of time, from ``jax.jit`` as users call it; the same
+    executable gives the temporary memory XLA allocates. ``compiler_options``
+    go to XLA (e.g. :data:`MEMORY_SCHEDULER`).
     """
 
-    def __init__(self, opt: Any, apply: Callable[[Any, Any], Any], params: Any, grads: Any):
+    def __init__(
+        self,
+        opt: Any,
+        apply: Callable[[Any, Any], Any],
+        params: Any,
+        grads: Any,
+        compiler_options: dict[str, Any] | None = None,
+    ):
         def step(params, state, grads):
             updates, state = opt.update(grads, state, params)
             return apply(params, updates), state
 
         state = opt.init(params)
-        self.step = jax.jit(step, donate_argnums=(0, 1))
-        self.shapes = jax.tree.map(
-            lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), (params, state, grads)
-        )
+        jitted = jax.jit(step, donate_argnums=(0, 1), compiler_options=compiler_options)
+        self.step = jitted.lower(params, state, grads).compile()
         self.grads = grads
         self.carry = (params, state)
 
     @property
     def temp_bytes(self) -> int | None:
-        analysis = self.step.lower(*self.shapes).compile().memory_analysis()
+        analysis = self.step.memory_analysis()
         return None if analysis is None else int(analysis.temp_size_in_bytes)
 
     def __call__(self) -> Any:
         self.carry = self.step(*self.carry, self.grads)
         return self.carry
+
+
+# XLA:CPU's default scheduler runs independent kernels concurrently and gives
+# every temporary its own buffer; this one reuses buffers, as on GPU.
+MEMORY_SCHEDULER = {"xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED"}
 
 
 def axpy_step(params: list[jax.Array], other: list[jax.Array]) -> Call:

@@ -17,6 +17,9 @@ skipped) against optax's of the same name, or its nearest equivalent:
 - the eager (un-jitted) step's time;
 - a scheduled step (learning rate under warm-up + cosine, and weight decay
   under a linear schedule where there is one) against a constant one;
+- for the optimisers whose compiled step allocates large temporaries, and
+  Adam for comparison: both libraries again with XLA:CPU's memory-optimised
+  scheduler (``compiler_options``), at 100M in 20 leaves and 10M in 1,000;
 - PyTorch's Adam (fused and foreach) and SGD with momentum, at the same
   sizes, where torch is importable.
 
@@ -45,6 +48,7 @@ import optax
 import fromax
 from _timing import (
     AXPY_BYTES_PER_PARAM,
+    MEMORY_SCHEDULER,
     JaxStep,
     axpy_step,
     copy_tree,
@@ -258,6 +262,28 @@ def schedule_cost(cases: list[Case], n_params: int, leaves: int) -> dict[str, fl
     return out
 
 
+def scheduler_cost(cases: list[Case], configs: list[tuple[int, int]]) -> dict[str, dict]:
+    """Each library's step with XLA:CPU's memory-optimised scheduler, against the default."""
+    out: dict[str, dict] = {}
+    for n_params, leaves in configs:
+        samples = samples_for(n_params)
+        grads, base = tree(n_params, leaves, 2), tree(n_params, leaves, 3)
+        key = f"{n_params / 1e6:g}M, {leaves} leaves"
+        for case in cases:
+            calls = {}
+            for library, opt, apply in (
+                ("fromax", case.fromax(), fromax.apply_updates),
+                ("optax", case.optax(), optax.apply_updates),
+            ):
+                for options, suffix in ((None, ""), (MEMORY_SCHEDULER, "_memory")):
+                    calls[library + suffix] = JaxStep(opt, apply, copy_tree(base), grads, options)
+            times = interleave(calls, samples)
+            out.setdefault(case.name, {})[key] = {f"{k}_s": v for k, v in times.items()}
+            print(f"  scheduler {key} {case.name}: {times}", flush=True)
+            del calls
+    return out
+
+
 def eager(cases: list[Case], n_params: int, leaves: int) -> dict[str, dict[str, float]]:
     grads, base = tree(n_params, leaves, 2), tree(n_params, leaves, 3)
     out = {}
@@ -391,6 +417,30 @@ def markdown(report: dict) -> str:
             + (f"{s:+.1%}" if s is not None else "-")
             + " |"
         )
+    scheduler = extras.get("scheduler") or {}
+    if scheduler:
+        keys = list(next(iter(scheduler.values())))
+        lines += [
+            "",
+            "XLA:CPU's memory-optimised scheduler (`jax.jit(step, compiler_options="
+            "{'xla_cpu_scheduler_type': 'CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED'})`), "
+            "for the steps with large temporaries and for Adam: each cell gives the "
+            "time with it, and the default's time over it (above 1: the option helps), "
+            "for fromax; then optax's time with it, and optax / fromax when both use it.",
+            "",
+            "| optimiser | " + " | ".join(keys) + " |",
+            "| --- |" + " --- |" * len(keys),
+        ]
+        for name, by_config in scheduler.items():
+            cells = []
+            for key in keys:
+                t = by_config[key]
+                cells.append(
+                    f"{_ms(t['fromax_memory_s'])}, {t['fromax_s'] / t['fromax_memory_s']:.2f}x; "
+                    f"optax {_ms(t['optax_memory_s'])}, "
+                    f"**{t['optax_memory_s'] / t['fromax_memory_s']:.2f}x**"
+                )
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -478,6 +528,13 @@ def main() -> None:
     report["extras"]["schedule"] = schedule_cost(cases, n_mid, 20)
     report["extras"]["eager"] = eager(cases, configs[0][0], 20)
     report["extras"]["first_call"] = first_calls(cases, n_mid, configs[-1][1])
+    # The optimisers with large temporaries, and Adam (none) to compare.
+    temp = report["steps"][-1]["cases"]
+    heavy = [
+        c for c in cases if c.name == "adam" or (temp[c.name]["fromax_temp_bytes"] or 0) > 2**20
+    ]
+    big = [c for c in configs if c[1] == 20][-1:] + [c for c in configs if c[1] > 20][:1]
+    report["extras"]["scheduler"] = scheduler_cost(heavy, big)
     report["machine"]["load_average_end"] = os.getloadavg()[0]
     report["machine"]["suite_minutes"] = (time.perf_counter() - started) / 60
     report["_cases"] = cases
