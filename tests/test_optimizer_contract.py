@@ -8,6 +8,7 @@ dtypes, a stable state, and clear errors for bad arguments.
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import jax
@@ -192,6 +193,25 @@ def test_state_structure_is_stable_and_round_trips(entry):
     two, _ = opt.update(grads, rebuilt, params)
     for a, b in zip(one, two, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=repr)
+def test_a_fresh_state_can_be_donated_whole(entry):
+    # A step that reads the state before updating it (logging hyperparams(state), say)
+    # keeps every leaf as an input; XLA refuses a buffer donated twice.
+    opt = _make(entry)
+    params = [jnp.asarray(p, jnp.float32) for p in _problem()[0]]
+    state = opt.init(params)
+    pointers = [x.unsafe_buffer_pointer() for x in jax.tree.leaves((params, state)) if x.size]
+    assert len(pointers) == len(set(pointers))
+
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
+    def logged_step(params, state):
+        grads = [jnp.full(p.shape, 0.5) for p in params]
+        updates, new_state = opt.update(grads, state, params)
+        return fromax.apply_updates(params, updates), new_state, (params, state)
+
+    logged_step(params, state)
 
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.needs_params], ids=repr)

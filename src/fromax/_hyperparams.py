@@ -191,7 +191,10 @@ def scheduled_transformation(
     def init_fn(params: Any) -> TransformState:
         count = jnp.zeros((), jnp.int32)
         own = _own_copy(schedules)
-        return TransformState(count, own, _evaluate(own, count), init(params), owner, bounds)
+        # A constant's value at step 0 is its own leaf: copied, so that no two leaves of
+        # the state share a buffer (a jitted step can then donate the whole state).
+        values = jax.tree.map(jnp.copy, _evaluate(own, count))
+        return TransformState(count, own, values, init(params), owner, bounds)
 
     def update_fn(
         updates: Any, state: TransformState, params: Any = None, **extra: Any
