@@ -5,9 +5,10 @@ skipped) against optax's of the same name, or its nearest equivalent:
 
 - one jitted step (update + apply, parameters and state donated, blocked)
   at 1M, 10M and 100M float32 parameters in 20 leaves and 10M in 1,000
-  leaves; fromax and optax take turns in one process (``_timing.py``), and
-  the table gives the medians' ratio optax / fromax (above 1: fromax is
-  faster);
+  leaves; fromax and optax take turns in one process (``_timing.py``), half
+  the runs with fromax's buffers allocated first, half with optax's (the
+  later allocation measured faster), and the table gives the ratio of the
+  medians optax / fromax (above 1: fromax is faster);
 - the machine's limit, measured in the same run at each size (jitted
   in-place a = a + s * c on donated buffers), and each step's effective
   bandwidth (the minimal bytes a step must move, over its time) as a
@@ -54,6 +55,7 @@ from _timing import (
     copy_tree,
     eager_seconds,
     interleave,
+    interleave_balanced,
     tree,
 )
 
@@ -194,7 +196,7 @@ def time_config(cases: list[Case], n_params: int, leaves: int, with_torch: bool)
             "fromax": JaxStep(case.fromax(), fromax.apply_updates, copy_tree(base), grads),
             "optax": JaxStep(case.optax(), optax.apply_updates, copy_tree(base), grads),
         }
-        times = interleave(steps, samples)
+        times = interleave_balanced(steps, samples, lambda: copy_tree(base))
         row = {
             "fromax_s": times["fromax"],
             "optax_s": times["optax"],
@@ -259,7 +261,7 @@ def schedule_cost(cases: list[Case], n_params: int, leaves: int) -> dict[str, fl
                 case.fromax(**overrides), fromax.apply_updates, copy_tree(base), grads
             ),
         }
-        times = interleave(calls, samples)
+        times = interleave_balanced(calls, samples, lambda: copy_tree(base))
         out[case.name] = times["scheduled"] / times["constant"] - 1
         print(f"  schedule {case.name}: {out[case.name]:+.1%}", flush=True)
     return out
@@ -280,7 +282,7 @@ def scheduler_cost(cases: list[Case], configs: list[tuple[int, int]]) -> dict[st
             ):
                 for options, suffix in ((None, ""), (MEMORY_SCHEDULER, "_memory")):
                     calls[library + suffix] = JaxStep(opt, apply, copy_tree(base), grads, options)
-            times = interleave(calls, samples)
+            times = interleave_balanced(calls, samples, lambda base=base: copy_tree(base))
             out.setdefault(case.name, {})[key] = {f"{k}_s": v for k, v in times.items()}
             print(f"  scheduler {key} {case.name}: {times}", flush=True)
             del calls
