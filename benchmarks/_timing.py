@@ -78,7 +78,7 @@ class JaxStep:
 
 
 # XLA:CPU's default scheduler runs independent kernels concurrently and gives
-# every temporary its own buffer; this one reuses buffers, as on GPU.
+# every temporary its own buffer; this one reuses buffers between kernels.
 MEMORY_SCHEDULER = {"xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED"}
 
 
