@@ -13,53 +13,68 @@ Example:
 """
 
 from fromax import schedules
-from fromax._accumulate import AccumulateState, accumulate_gradients
-from fromax._adafactor import AdafactorState, adafactor
-from fromax._adagrad import AdagradState, adagrad
-from fromax._adam import (
-    AdamState,
-    adam,
-    adam_direction,
-    adamw,
-    bias_correction,
-    nadam,
-    scale_by_adam,
-)
-from fromax._base import GradientTransformation, apply_updates, chain
 from fromax._checkpoint import load_checkpoint_metadata, restore_checkpoint, save_checkpoint
-from fromax._clipping import clip, clip_by_global_norm, global_norm
-from fromax._fromage import FromageState, fromage, fromage_update
-from fromax._hyperparams import (
-    ANY,
-    NONNEGATIVE,
-    POSITIVE,
-    Bounds,
+from fromax._core._bounds import ANY, NONNEGATIVE, POSITIVE, Bounds
+from fromax._core._hyperparams import (
     TransformState,
     hyperparams,
     scheduled_transformation,
     set_hyperparams,
 )
-from fromax._lion import LionState, lion
-from fromax._madam import MadamState, madam
-from fromax._masked import MaskedState, masked
-from fromax._nero import NeroState, nero, nero_project
-from fromax._rmsprop import RMSpropState, rmsprop
-from fromax._schedule_free import (
+from fromax._core._transformation import GradientTransformation, apply_updates, chain
+from fromax.optimizers import (
+    AdafactorState,
+    AdagradState,
+    AdamState,
+    FromageState,
+    LarsState,
+    LionState,
+    MadamState,
+    NeroState,
+    RMSpropState,
     ScheduleFreeState,
+    SgdState,
+    adafactor,
+    adagrad,
+    adam,
+    adam_direction,
+    adamw,
+    bias_correction,
+    fromage,
+    fromage_update,
+    lamb,
+    lars,
+    lion,
+    madam,
+    nadam,
+    nero,
+    nero_project,
+    rmsprop,
+    scale_by_adam,
+    scale_by_trust_ratio,
     schedule_free_adamw,
     schedule_free_eval_params,
     schedule_free_sgd,
+    sgd,
+    trust_ratio,
 )
-from fromax._sgd import SgdState, sgd
-from fromax._skip_nonfinite import SkipNonfiniteState, all_finite, skip_nonfinite
-from fromax._transforms import (
+from fromax.transforms import (
+    AccumulateState,
+    MaskedState,
+    SkipNonfiniteState,
     TraceState,
+    accumulate_gradients,
     add_decayed_weights,
+    all_finite,
+    clip,
+    clip_by_global_norm,
+    global_norm,
+    masked,
     momentum_update,
     scale_by_learning_rate,
+    skip_nonfinite,
     trace,
 )
-from fromax._trust_ratio import LarsState, lamb, lars, scale_by_trust_ratio, trust_ratio
 
 __version__ = "0.1.0.dev0"
 

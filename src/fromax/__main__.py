@@ -2,6 +2,6 @@
 
 import sys
 
-from fromax._cli import main
+from fromax.lab._cli import main
 
 sys.exit(main())

@@ -1,0 +1,79 @@
+"""Masks: which parameters a transformation applies to, as one bool per leaf.
+
+A mask is a pytree of Python bools shaped like the parameters (or a prefix
+of them: a bool stands for every leaf under it), or a callable ``params ->
+such a pytree`` (optax's convention, e.g. ``lambda p: jax.tree.map(lambda x:
+x.ndim > 1, p)`` for "no weight decay on biases"). Masks are static: they
+choose which maths runs on which leaf, so they are Python bools, not arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+__all__ = ["check_mask", "check_option", "resolve_mask"]
+
+
+def check_option(value: Any, name: str, owner: str) -> bool:
+    """``value`` if it is a bool; otherwise a TypeError naming ``owner``'s ``name``."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{owner}'s {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_mask(mask: Any, name: str, owner: str) -> None:
+    """Raises TypeError unless ``mask`` is None, a callable or a pytree of bools."""
+    if mask is None or callable(mask):
+        return
+    leaves = jax.tree.leaves(mask)
+    bad = [leaf for leaf in leaves if not isinstance(leaf, bool | np.bool_)]
+    if bad:
+        raise TypeError(
+            f"{owner}'s {name} must be a pytree of Python bools (True: apply) or a callable "
+            f"params -> such a pytree, got a leaf {bad[0]!r} of type {type(bad[0]).__name__}"
+        )
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
+def resolve_mask(mask: Any, tree: Any, name: str, owner: str) -> Any:
+    """One Python bool per leaf of ``tree`` (None leaves stay None).
+
+    Args:
+        mask: None (every leaf), a bool, a pytree of bools that is ``tree``'s
+            structure or a prefix of it, or a callable ``tree -> such a pytree``.
+        tree: the parameters or updates.
+        name, owner: for messages (``"mask"``, ``"adamw"``).
+
+    Returns:
+        A pytree of bools with ``tree``'s structure.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from fromax._core._mask import resolve_mask
+        >>> resolve_mask({"w": True, "b": False}, {"w": jnp.ones(2), "b": jnp.ones(1)}, "mask", "m")
+        {'b': False, 'w': True}
+    """
+    if mask is None:
+        mask = True
+    if callable(mask):
+        mask = mask(tree)
+        check_mask(mask, f"{name} (as returned by the callable)", owner)
+
+    def broadcast(flag: Any, subtree: Any) -> Any:
+        return jax.tree.map(
+            lambda leaf: None if leaf is None else bool(flag), subtree, is_leaf=_is_none
+        )
+
+    try:
+        return jax.tree.map(broadcast, mask, tree, is_leaf=_is_none)
+    except ValueError as error:
+        raise ValueError(
+            f"{owner}'s {name} must have the parameters' tree structure (or a prefix of it): "
+            f"{str(error).splitlines()[0]}"
+        ) from None

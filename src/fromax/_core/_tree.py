@@ -1,0 +1,102 @@
+"""Lifting per-array maths to pytrees, with one set of checks and dtype rules.
+
+Every optimiser in fromax writes its maths for ONE array; ``map_arrays``
+applies it leaf by leaf. Leaves that are None (as optax's masks leave them)
+stay None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["compute_dtype", "map_arrays"]
+
+
+def compute_dtype(dtype: Any) -> np.dtype:
+    """The dtype to compute in: float32, or the array's own dtype if wider."""
+    return np.dtype(jnp.promote_types(dtype, jnp.float32))
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
+def _describe(tree: Any) -> str:
+    text = str(jax.tree.structure(tree, is_leaf=_is_none))
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def check_same_structure(
+    trees: Sequence[Any], names: Sequence[str], *, shaped: int | None = None
+) -> None:
+    """Raises ValueError naming the first tree whose structure or shapes differ.
+
+    The leaves of the first ``shaped`` trees (default: all) must also match in shape.
+    """
+    reference = jax.tree.structure(trees[0], is_leaf=_is_none)
+    for tree, name in zip(trees[1:], names[1:], strict=True):
+        structure = jax.tree.structure(tree, is_leaf=_is_none)
+        if structure != reference:
+            raise ValueError(
+                f"{name} and {names[0]} must have the same tree structure; pass the "
+                f"{name} that the {names[0]} were computed for. {names[0]}: "
+                f"{_describe(trees[0])}; {name}: {_describe(tree)}"
+            )
+    shaped = len(trees) if shaped is None else shaped
+    if shaped < 2:
+        return
+    paths = jax.tree_util.tree_flatten_with_path(trees[0], is_leaf=_is_none)[0]
+    for tree, name in zip(trees[1:shaped], names[1:shaped], strict=True):
+        for (path, a), b in zip(paths, jax.tree.leaves(tree, is_leaf=_is_none), strict=True):
+            if a is not None and b is not None and np.shape(a) != np.shape(b):
+                raise ValueError(
+                    f"{name}{jax.tree_util.keystr(path)} has shape {np.shape(b)} but "
+                    f"{names[0]}{jax.tree_util.keystr(path)} has shape {np.shape(a)}"
+                )
+
+
+def map_arrays(
+    fn: Callable[..., Any],
+    *trees: Any,
+    names: Sequence[str],
+    per_tensor: Sequence[Any] = (),
+    outputs: int = 1,
+) -> Any:
+    """Applies ``fn`` to matching leaves of ``trees``, after checking they match.
+
+    ``trees[0]`` sets the structure; a leaf that is None there gives None.
+    ``trees`` hold arrays of the same shapes (updates, params, moments);
+    ``per_tensor`` holds trees of one value per tensor (a norm), passed to
+    ``fn`` after them. ``names`` names all of them, in order, for error
+    messages (``"updates"``, ``"params"``, ``"state.initial_norms"``).
+
+    With ``outputs=k > 1``, ``fn`` returns a tuple of k values per leaf and
+    ``map_arrays`` returns a tuple of k trees (e.g. the update and a moment).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from fromax._core._tree import map_arrays
+        >>> double, square = map_arrays(
+        ...     lambda g: (2 * g, g * g), {"a": jnp.arange(3.0)}, names=("updates",), outputs=2)
+        >>> square["a"]
+        Array([0., 1., 4.], dtype=float32)
+    """
+    check_same_structure((*trees, *per_tensor), names, shaped=len(trees))
+    trees = (*trees, *per_tensor)
+
+    def leaf(first: Any, *rest: Any) -> Any:
+        if first is None:
+            return None if outputs == 1 else (None,) * outputs
+        return fn(first, *rest)
+
+    if outputs == 1:
+        return jax.tree.map(leaf, *trees, is_leaf=_is_none)
+    leaves, treedef = jax.tree.flatten(trees[0], is_leaf=_is_none)
+    others = [treedef.flatten_up_to(t) for t in trees[1:]]
+    results = [leaf(*args) for args in zip(leaves, *others, strict=True)]
+    return tuple(jax.tree.unflatten(treedef, [r[i] for r in results]) for i in range(outputs))

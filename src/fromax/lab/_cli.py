@@ -1,0 +1,210 @@
+"""The ``fromax`` console command (also ``python -m fromax``).
+
+Commands: ``train``, ``compare``, ``sweep``, ``optimizers``, ``schedule``, ``demo``.
+Every bad argument ends the program with exit code 2 and one line on
+standard error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+DEMO_STEPS = 600
+DEMO_RUNS = (
+    ("fromage", "0.01"),
+    (
+        "fromage",
+        "warmup_cosine_decay(init_value=0.0, peak_value=0.05, warmup_steps=60, "
+        f"decay_steps={DEMO_STEPS})",
+    ),
+    ("adam", "0.001"),
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _name_and_spec(text: str) -> tuple[str, str]:
+    name, equals, spec = text.partition("=")
+    if not equals or not name or not spec:
+        raise argparse.ArgumentTypeError(f"expected NAME=SPEC, got {text!r}")
+    return name.strip().replace("-", "_"), spec.strip()
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser, *, steps: int = 500) -> None:
+    parser.add_argument("--model", default="mlp", help="mlp or cnn (default: mlp)")
+    parser.add_argument(
+        "--dataset",
+        default="digits",
+        help="digits, breast_cancer, or an .npz file with arrays x and y",
+    )
+    parser.add_argument("--steps", type=_positive_int, default=steps)
+    parser.add_argument("--batch-size", type=_positive_int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--hyper",
+        type=_name_and_spec,
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="any other hyperparameter, e.g. b1=0.95",
+    )
+
+
+def _config(args: argparse.Namespace, optimizer: str, learning_rate: str | None):
+    from fromax.lab._commands import RunConfig
+
+    return RunConfig.make(
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        hyper=dict(args.hyper),
+        model=args.model,
+        dataset=args.dataset,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        devices=getattr(args, "devices", 1),
+        checkpoint_every=getattr(args, "checkpoint_every", 0),
+    )
+
+
+def _train(args: argparse.Namespace) -> int:
+    from fromax.lab._commands import train_command
+
+    if args.resume:
+        # The run's own arguments come from DIR/run.json; only --steps may extend it.
+        override = {"steps": args.steps} if args.steps_given else None
+        train_command(override, Path(args.resume), resume=True, out=sys.stdout, err=sys.stderr)
+    else:
+        config = _config(args, args.optimizer, args.learning_rate)
+        train_command(config, Path(args.out), resume=False, out=sys.stdout, err=sys.stderr)
+    return 0
+
+
+def _compare(args: argparse.Namespace, runs: Sequence[tuple[str, str | None]] | None = None) -> int:
+    from fromax.lab._commands import compare_command
+
+    if runs is None:
+        names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
+        rates = args.learning_rate or []
+        if len(rates) not in (0, 1, len(names)):
+            raise ValueError(
+                f"--learning-rate: give none, one for all, or one per optimizer "
+                f"({len(names)}), got {len(rates)}"
+            )
+        rates = rates * len(names) if len(rates) == 1 else rates or [None] * len(names)
+        runs = list(zip(names, rates, strict=True))
+    configs = [_config(args, name, rate) for name, rate in runs]
+    compare_command(configs, Path(args.out), out=sys.stdout, err=sys.stderr)
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from fromax.lab._commands import parse_values, sweep_command
+
+    values = parse_values(args.learning_rate)
+    sweep_command(_config(args, args.optimizer, None), values, Path(args.out), out=sys.stdout)
+    return 0
+
+
+def _optimizers(args: argparse.Namespace) -> int:
+    from fromax.lab._commands import optimizers_command
+
+    optimizers_command(sys.stdout)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    print(
+        f"fromax demo: Fromage (constant), Fromage (warm-up + cosine) and Adam on the UCI "
+        f"digits, MLP 64-128-10, {args.steps} steps of {args.batch_size}"
+    )
+    return _compare(args, runs=DEMO_RUNS)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fromax",
+        description="Train, compare and sweep fromax optimisers on small bundled data sets.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train one model and write metrics, summary, figure")
+    train.add_argument("--optimizer", default="fromage")
+    train.add_argument(
+        "--learning-rate",
+        metavar="SPEC",
+        help="a number or a schedule spec (default: the optimizer's)",
+    )
+    _add_run_arguments(train)
+    train.add_argument(
+        "--devices", type=_positive_int, default=1, help="split each batch across this many devices"
+    )
+    train.add_argument("--checkpoint-every", type=_positive_int, default=0, metavar="K")
+    train.add_argument("--out", default="runs/train", help="output folder (default: runs/train)")
+    train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
+    train.set_defaults(run=_train)
+
+    compare = commands.add_parser("compare", help="train the same model with several optimizers")
+    compare.add_argument("--optimizers", default="fromage,adam", help="comma-separated names")
+    compare.add_argument(
+        "--learning-rate",
+        action="append",
+        metavar="SPEC",
+        help="one for all, or once per optimizer, in order",
+    )
+    _add_run_arguments(compare)
+    compare.add_argument("--out", default="runs/compare")
+    compare.set_defaults(run=_compare, devices=1)
+
+    sweep = commands.add_parser("sweep", help="train at many learning rates in one program")
+    sweep.add_argument("--optimizer", default="fromage")
+    sweep.add_argument(
+        "--learning-rate", required=True, metavar="VALUES", help="1e-3,3e-3,1e-2 or log:1e-4:1e-1:7"
+    )
+    _add_run_arguments(sweep, steps=300)
+    sweep.add_argument("--out", default="runs/sweep")
+    sweep.set_defaults(run=_sweep, devices=1)
+
+    listing = commands.add_parser("optimizers", help="list optimizers with their hyperparameters")
+    listing.set_defaults(run=_optimizers)
+
+    demo = commands.add_parser("demo", help="compare Fromage (constant, warm-up + cosine) and Adam")
+    _add_run_arguments(demo, steps=DEMO_STEPS)
+    demo.add_argument("--out", default="runs/demo")
+    demo.set_defaults(run=_demo, devices=1)
+
+    from fromax.lab._schedule_command import add_schedule_command
+
+    add_schedule_command(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    args.steps_given = "--steps" in argv
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"fromax {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Small real data sets that ship inside the package (no download), and users' own.
+
+Bundled:
+
+- ``digits``: the UCI optical handwritten digits, 1,797 8x8 images of 0-9
+  (Alpaydin & Kaynak, UCI Machine Learning Repository, CC BY 4.0). Pixels
+  0-16 are scaled to [0, 1].
+- ``breast_cancer``: the Breast Cancer Wisconsin (Diagnostic) data, 569
+  tumours described by 30 real features, benign or malignant (Wolberg,
+  Street & Mangasarian, UCI Machine Learning Repository, CC BY 4.0).
+  Features are standardised with the training split's mean and deviation.
+
+A user's own data set is an ``.npz`` file with an array ``x`` (one example
+per row, any trailing shape) and an integer array ``y`` of labels 0..k-1.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["DATASETS", "Dataset", "load_dataset", "load_digits"]
+
+
+class Dataset(NamedTuple):
+    """A classification data set split into train and test arrays.
+
+    Attributes:
+        x_train: float32 inputs, one example per row (images keep their shape).
+        y_train: int32 labels.
+        x_test: float32 inputs.
+        y_test: int32 labels.
+        num_classes: the number of labels.
+        name: where it came from.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    name: str = ""
+
+
+def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_test = max(1, round(len(x) * test_fraction))
+    test, train = order[:n_test], order[n_test:]
+    return x[train], y[train], x[test], y[test]
+
+
+def _bundled(name: str) -> tuple[np.ndarray, np.ndarray]:
+    with resources.files("fromax.lab").joinpath(f"data/{name}.npz").open("rb") as f:
+        with np.load(f, allow_pickle=False) as arrays:
+            return arrays["x"], arrays["y"]
+
+
+def load_digits(*, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+    """The UCI digits: 8x8 images scaled to [0, 1], split by ``seed``.
+
+    Example:
+        >>> from fromax.lab._data import load_digits
+        >>> data = load_digits()
+        >>> data.x_train.shape, data.x_test.shape, data.num_classes
+        ((1438, 8, 8), (359, 8, 8), 10)
+    """
+    x, y = _bundled("digits")
+    x = x.astype(np.float32) / 16.0
+    return Dataset(*_split(x, y.astype(np.int32), test_fraction, seed), 10, "digits")
+
+
+def load_breast_cancer(*, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+    """Breast Cancer Wisconsin: 30 standardised features, 2 classes, split by ``seed``.
+
+    Example:
+        >>> from fromax.lab._data import load_breast_cancer
+        >>> data = load_breast_cancer()
+        >>> data.x_train.shape, data.num_classes
+        ((455, 30), 2)
+    """
+    x, y = _bundled("breast_cancer")
+    x_train, y_train, x_test, y_test = _split(
+        x.astype(np.float32), y.astype(np.int32), test_fraction, seed
+    )
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 1e-8
+    return Dataset(
+        (x_train - mean) / std, y_train, (x_test - mean) / std, y_test, 2, "breast_cancer"
+    )
+
+
+DATASETS = {"digits": load_digits, "breast_cancer": load_breast_cancer}
+
+
+def _load_file(path: Path, test_fraction: float, seed: int) -> Dataset:
+    if not path.is_file():
+        raise ValueError(
+            f"no data set named {str(path)!r}: use one of {', '.join(DATASETS)} "
+            "or the path of an .npz file with arrays x and y"
+        )
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} is not a readable .npz file: {error}") from None
+    with archive:
+        missing = {"x", "y"} - set(archive.files)
+        if missing:
+            raise ValueError(
+                f"{path} must hold arrays 'x' and 'y'; missing {sorted(missing)}, "
+                f"found {sorted(archive.files)}"
+            )
+        x, y = archive["x"], archive["y"]
+    if x.ndim < 2 or not np.issubdtype(x.dtype, np.number):
+        raise ValueError(
+            f"{path}: x must be a numeric array with one example per row, got "
+            f"{x.dtype}{list(x.shape)}"
+        )
+    if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(
+            f"{path}: y must be {len(x)} integer labels (one per row of x), got "
+            f"{y.dtype}{list(y.shape)}"
+        )
+    if len(x) < 2 or y.min() < 0:
+        raise ValueError(f"{path}: needs at least 2 examples and labels >= 0")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{path}: x holds NaN or infinite values")
+    split = _split(x.astype(np.float32), y.astype(np.int32), test_fraction, seed)
+    return Dataset(*split, int(y.max()) + 1, str(path))
+
+
+def load_dataset(name: str, *, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+    """A bundled data set by name, or a user's ``.npz`` file by path.
+
+    Args:
+        name: ``"digits"``, ``"breast_cancer"``, or a path to an ``.npz``
+            file with arrays ``x`` and ``y``.
+        test_fraction: the share held out for testing.
+        seed: fixes the train/test split.
+
+    Returns:
+        A :class:`Dataset`.
+
+    Example:
+        >>> from fromax.lab._data import load_dataset
+        >>> load_dataset("breast_cancer").x_test.shape
+        (114, 30)
+    """
+    if name in DATASETS:
+        return DATASETS[name](test_fraction=test_fraction, seed=seed)
+    return _load_file(Path(name), test_fraction, seed)

@@ -1,0 +1,257 @@
+"""Training a small classifier with any optimiser: one run, resumable, on one or many devices.
+
+The data order is a pure function of (seed, step): batch ``step`` is a slice
+of a permutation drawn from ``(seed, epoch)``. A run is therefore resumed
+from its parameters, its optimiser state (which carries the step and every
+schedule) and its step number alone, and ends bit for bit where an
+uninterrupted run ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
+
+from fromax._core._hyperparams import hyperparams
+from fromax._core._transformation import GradientTransformation, apply_updates
+from fromax.lab._data import Dataset
+from fromax.lab._models import Model
+
+__all__ = ["Run", "batch_indices", "evaluate", "init_run", "sweep", "train"]
+
+
+class Run(NamedTuple):
+    """Where a training run is: its parameters, optimiser state and step."""
+
+    params: Any
+    opt_state: Any
+    step: int
+
+
+def batch_indices(n_examples: int, batch_size: int, seed: int, step: int) -> np.ndarray:
+    """The rows of the training set in batch ``step`` (0-based), a pure function.
+
+    Example:
+        >>> from fromax.lab._train import batch_indices
+        >>> a = batch_indices(10, 4, seed=0, step=3)
+        >>> (a == batch_indices(10, 4, seed=0, step=3)).all(), len(a)
+        (np.True_, 4)
+    """
+    per_epoch = n_examples // batch_size
+    epoch, i = divmod(step, per_epoch)
+    order = np.random.default_rng([seed, epoch]).permutation(n_examples)
+    return order[i * batch_size : (i + 1) * batch_size]
+
+
+def _shortest(value: Any) -> float:
+    """A float32 as the shortest decimal that reads back as it (0.05, not 0.0500000007)."""
+    return float(str(np.float32(value)))
+
+
+def _loss_and_accuracy(model: Model, params: Any, x: jax.Array, y: jax.Array):
+    logits = model.apply(params, x)
+    log_probs = jax.nn.log_softmax(logits)
+    loss = -jnp.mean(jnp.take_along_axis(log_probs, y[:, None], axis=1))
+    return loss, jnp.mean(jnp.argmax(logits, axis=1) == y)
+
+
+# One compiled evaluation per model and shape, reused across calls and runs.
+_evaluate = jax.jit(lambda model, p, x, y: _loss_and_accuracy(model, p, x, y), static_argnums=0)
+
+
+def evaluate(model: Model, params: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``params`` on ``(x, y)``."""
+    loss, accuracy = _evaluate(model, params, x, y)
+    return float(loss), float(accuracy)
+
+
+def init_run(model: Model, optimizer: GradientTransformation, data: Dataset, seed: int) -> Run:
+    """Fresh parameters (drawn from ``seed``) and optimiser state, at step 0."""
+    params = model.init(jax.random.key(seed), data.x_train.shape[1:], data.num_classes)
+    return Run(params, optimizer.init(params), 0)
+
+
+def _check_batch(data: Dataset, batch_size: int, devices: int) -> None:
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if batch_size > len(data.x_train):
+        raise ValueError(
+            f"batch_size {batch_size} is larger than the {len(data.x_train)} training examples"
+        )
+    if batch_size % devices:
+        raise ValueError(f"batch_size {batch_size} must be a multiple of devices ({devices})")
+
+
+def _mesh(devices: int) -> jax.sharding.Mesh | None:
+    if devices == 1:
+        return None
+    available = jax.device_count()
+    if devices > available:
+        raise ValueError(
+            f"devices={devices} but JAX sees {available}; on a CPU, set "
+            f"XLA_FLAGS=--xla_force_host_platform_device_count={devices} before starting"
+        )
+    return jax.make_mesh((devices,), ("data",), devices=jax.devices()[:devices])
+
+
+def train(
+    model: Model,
+    optimizer: GradientTransformation,
+    data: Dataset,
+    *,
+    steps: int,
+    batch_size: int,
+    seed: int = 0,
+    devices: int = 1,
+    start: Run | None = None,
+    on_steps: Callable[[list[dict[str, float]]], None] = lambda records: None,
+    log_every: int = 25,
+    checkpoint_every: int = 0,
+    on_checkpoint: Callable[[Run], None] = lambda run: None,
+) -> Run:
+    """Trains ``model`` with ``optimizer`` until ``steps`` steps are done.
+
+    Every step's training loss and accuracy and every hyperparameter's value
+    are handed to ``on_steps`` in batches of ``log_every`` records
+    (``{"step": 1, "loss": ..., "accuracy": ..., "learning_rate": ...}``,
+    steps counted from 1). With ``devices > 1`` the batch is split across
+    that many devices (data parallel, ``jax.sharding``); parameters and
+    optimiser state are replicated.
+
+    Args:
+        model, optimizer, data: what to train, with what, on what.
+        steps: the step to stop at (counted from the start of the run).
+        batch_size: examples per step, a multiple of ``devices``.
+        seed: the parameters' initialisation and the data order.
+        devices: how many devices to split each batch across.
+        start: resume from this run instead of a fresh one.
+        on_steps: receives the records, ``log_every`` at a time.
+        log_every: how many steps between calls of ``on_steps``.
+        checkpoint_every: call ``on_checkpoint`` every this many steps (0: never).
+        on_checkpoint: receives the run at each checkpoint.
+
+    Returns:
+        The run after ``steps`` steps.
+    """
+    if steps <= 0:
+        raise ValueError(f"steps must be positive, got {steps}")
+    _check_batch(data, batch_size, devices)
+    run = start if start is not None else init_run(model, optimizer, data, seed)
+    mesh = _mesh(devices)
+    if mesh is not None:
+        replicated = NamedSharding(mesh, PartitionSpec())
+        split = NamedSharding(mesh, PartitionSpec("data"))
+        run = run._replace(
+            params=jax.device_put(run.params, replicated),
+            opt_state=jax.device_put(run.opt_state, replicated),
+        )
+        shardings = {
+            "in_shardings": (replicated, replicated, split, split),
+            "out_shardings": (replicated, replicated, replicated),
+        }
+    else:
+        shardings = {}
+
+    def step_fn(params, state, x, y):
+        (loss, accuracy), grads = jax.value_and_grad(
+            lambda p: _loss_and_accuracy(model, p, x, y), has_aux=True
+        )(params)
+        updates, state = optimizer.update(grads, state, params)
+        record = {"loss": loss, "accuracy": accuracy, **hyperparams(state)}
+        return apply_updates(params, updates), state, record
+
+    step = jax.jit(step_fn, donate_argnums=(0, 1), **shardings)
+    params, state = run.params, run.opt_state
+    pending: list[tuple[int, dict[str, jax.Array]]] = []
+
+    def flush() -> None:
+        if pending:
+            values = jax.device_get([r for _, r in pending])
+            on_steps(
+                [
+                    {"step": s, **{k: _shortest(v) for k, v in r.items()}}
+                    for (s, _), r in zip(pending, values, strict=True)
+                ]
+            )
+            pending.clear()
+
+    for t in range(run.step, steps):
+        rows = batch_indices(len(data.x_train), batch_size, seed, t)
+        params, state, record = step(params, state, data.x_train[rows], data.y_train[rows])
+        pending.append((t + 1, record))
+        if len(pending) >= log_every:
+            flush()
+        if checkpoint_every and (t + 1) % checkpoint_every == 0:
+            flush()
+            on_checkpoint(Run(params, state, t + 1))
+    flush()
+    return Run(params, state, steps)
+
+
+def sweep(
+    model: Model,
+    make_optimizer: Callable[[jax.Array], GradientTransformation],
+    values: np.ndarray,
+    data: Dataset,
+    *,
+    steps: int,
+    batch_size: int,
+    seed: int = 0,
+    on_trace: Callable[[], None] = lambda: None,
+) -> dict[str, np.ndarray]:
+    """Trains one model per value, all in ONE compiled program (vmap over the value).
+
+    Every member starts from the same parameters and sees the same batches;
+    only the value given to ``make_optimizer`` differs. Hyperparameters are
+    data, so this is a vmap, not a loop of compilations.
+
+    Args:
+        model, data, steps, batch_size, seed: as in :func:`train`.
+        make_optimizer: builds the optimiser from one (traced) value.
+        values: the values to sweep over.
+        on_trace: called each time the program is traced (once, normally).
+
+    Returns:
+        ``{"loss": [values, steps] training losses, "test_loss": [values],
+        "test_accuracy": [values]}``.
+    """
+    if steps <= 0:
+        raise ValueError(f"steps must be positive, got {steps}")
+    _check_batch(data, batch_size, 1)
+    params = model.init(jax.random.key(seed), data.x_train.shape[1:], data.num_classes)
+    rows = np.stack([batch_indices(len(data.x_train), batch_size, seed, t) for t in range(steps)])
+    x_train, y_train = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
+    x_test, y_test = jnp.asarray(data.x_test), jnp.asarray(data.y_test)
+
+    def one(value, rows):
+        on_trace()
+        optimizer = make_optimizer(value)
+
+        def body(carry, batch):
+            p, s = carry
+            loss, grads = jax.value_and_grad(
+                lambda p: _loss_and_accuracy(model, p, x_train[batch], y_train[batch])[0]
+            )(p)
+            updates, s = optimizer.update(grads, s, p)
+            return (apply_updates(p, updates), s), loss
+
+        (final, _), losses = jax.lax.scan(body, (params, optimizer.init(params)), rows)
+        test_loss, test_accuracy = _loss_and_accuracy(model, final, x_test, y_test)
+        return losses, test_loss, test_accuracy
+
+    program = jax.jit(jax.vmap(one, in_axes=(0, None)))
+    losses, test_loss, test_accuracy = jax.device_get(
+        program(jnp.asarray(values, jnp.float32), jnp.asarray(rows))
+    )
+    return {"loss": losses, "test_loss": test_loss, "test_accuracy": test_accuracy}
+
+
+def steps_per_second(start: float, steps: int) -> float:
+    """Steps per second since ``start`` (a ``time.perf_counter()`` reading)."""
+    return steps / max(time.perf_counter() - start, 1e-9)

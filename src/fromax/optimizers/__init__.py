@@ -1,0 +1,67 @@
+"""The optimisers: one module per algorithm or family.
+
+Their public names are exported flat from ``fromax`` (``fromax.adam``), and
+from here.
+"""
+
+from fromax.optimizers._adafactor import AdafactorState, adafactor
+from fromax.optimizers._adagrad import AdagradState, adagrad
+from fromax.optimizers._adam import (
+    AdamState,
+    adam,
+    adam_direction,
+    adamw,
+    bias_correction,
+    nadam,
+    scale_by_adam,
+)
+from fromax.optimizers._fromage import FromageState, fromage, fromage_update
+from fromax.optimizers._lion import LionState, lion
+from fromax.optimizers._madam import MadamState, madam
+from fromax.optimizers._nero import NeroState, nero, nero_project
+from fromax.optimizers._rmsprop import RMSpropState, rmsprop
+from fromax.optimizers._schedule_free import (
+    ScheduleFreeState,
+    schedule_free_adamw,
+    schedule_free_eval_params,
+    schedule_free_sgd,
+)
+from fromax.optimizers._sgd import SgdState, sgd
+from fromax.optimizers._trust_ratio import LarsState, lamb, lars, scale_by_trust_ratio, trust_ratio
+
+__all__ = [
+    "AdafactorState",
+    "AdagradState",
+    "AdamState",
+    "FromageState",
+    "LarsState",
+    "LionState",
+    "MadamState",
+    "NeroState",
+    "RMSpropState",
+    "ScheduleFreeState",
+    "SgdState",
+    "adafactor",
+    "adagrad",
+    "adam",
+    "adam_direction",
+    "adamw",
+    "bias_correction",
+    "fromage",
+    "fromage_update",
+    "lamb",
+    "lars",
+    "lion",
+    "madam",
+    "nadam",
+    "nero",
+    "nero_project",
+    "rmsprop",
+    "scale_by_adam",
+    "scale_by_trust_ratio",
+    "schedule_free_adamw",
+    "schedule_free_eval_params",
+    "schedule_free_sgd",
+    "sgd",
+    "trust_ratio",
+]

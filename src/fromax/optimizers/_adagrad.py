@@ -1,0 +1,121 @@
+"""Adagrad: per-coordinate steps from the sum of past squared gradients (Duchi et al., 2011)."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from fromax._core._bounds import NONNEGATIVE
+from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._transformation import GradientTransformation
+from fromax._core._tree import compute_dtype, map_arrays
+
+__all__ = ["AdagradState", "adagrad"]
+
+
+class AdagradState(NamedTuple):
+    """Adagrad's own state.
+
+    Attributes:
+        sum_of_squares: G, like the parameters, in float32 (or wider).
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.adagrad(0.1).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'AdagradState'
+    """
+
+    sum_of_squares: Any
+
+
+def _adagrad_update(grad, total, lr, eps):
+    dtype = compute_dtype(grad.dtype)
+    g = grad.astype(dtype)
+    new_total = total + g * g
+    scale = jnp.where(new_total > 0, jax.lax.rsqrt(new_total + eps), 0)
+    return (-lr * scale * g).astype(grad.dtype), new_total
+
+
+def adagrad(
+    learning_rate: Any, initial_accumulator_value: float = 0.1, eps: Any = 1e-7
+) -> GradientTransformation:
+    """Adagrad: each coordinate's step divided by the root of its summed squared gradients.
+
+    For every array with gradient g::
+
+        G <- G + g**2                          (G_0 = initial_accumulator_value)
+        w <- w - lr g / sqrt(G + eps)          (0 where G = 0)
+
+    The arguments, defaults and formula are optax's (eps inside the square
+    root, G_0 = 0.1), so results agree with ``optax.adagrad``. Duchi et al.
+    and PyTorch put eps outside, ``g / (sqrt(G) + eps)``, and PyTorch starts
+    from G_0 = 0; the two agree closely once G >> eps.
+
+    Args:
+        learning_rate: lr >= 0.
+        initial_accumulator_value: G_0 >= 0 (a number: it is used once, at
+            ``init``).
+        eps: >= 0, default 1e-7.
+
+    ``learning_rate`` and ``eps`` are each a number, a JAX scalar, a schedule
+    or a callable ``step -> scalar``.
+
+    Returns:
+        A :class:`~fromax.GradientTransformation`.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> opt = fromax.adagrad(1.0, initial_accumulator_value=0.0, eps=0.0)
+        >>> state = opt.init(jnp.zeros(3))
+        >>> updates, state = opt.update(jnp.array([3.0, 0.0, -0.5]), state)
+        >>> updates  # -g / |g|, and 0 where G is still 0
+        Array([-1.,  0.,  1.], dtype=float32)
+
+    References:
+        Duchi, Hazan, Singer, Adaptive subgradient methods for online
+        learning and stochastic optimization, JMLR 12, 2011.
+    """
+    if not isinstance(initial_accumulator_value, numbers.Real) or isinstance(
+        initial_accumulator_value, bool
+    ):
+        raise TypeError(
+            "adagrad's initial_accumulator_value must be a number (it is used once, at "
+            f"init), got {type(initial_accumulator_value).__name__}"
+        )
+    if not initial_accumulator_value >= 0:
+        raise ValueError(
+            f"adagrad's initial_accumulator_value must be a number >= 0, got "
+            f"{initial_accumulator_value}"
+        )
+
+    def init(params: Any) -> AdagradState:
+        return AdagradState(
+            map_arrays(
+                lambda p: jnp.full(p.shape, initial_accumulator_value, compute_dtype(p.dtype)),
+                params,
+                names=("params",),
+            )
+        )
+
+    def update(updates: Any, state: AdagradState, params: Any, hyper: dict[str, jax.Array], step):
+        del params, step
+        lr, eps_t = hyper["learning_rate"], hyper["eps"]
+        new, total = map_arrays(
+            lambda g, s: _adagrad_update(g, s, lr, eps_t),
+            updates,
+            state.sum_of_squares,
+            names=("updates", "state.sum_of_squares"),
+            outputs=2,
+        )
+        return new, AdagradState(total)
+
+    return scheduled_transformation(
+        "adagrad",
+        {"learning_rate": (learning_rate, NONNEGATIVE), "eps": (eps, NONNEGATIVE)},
+        init,
+        update,
+    )

@@ -1,0 +1,143 @@
+"""Lion: evolved sign momentum (Chen et al., 2023)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from fromax._core._bounds import NONNEGATIVE, POSITIVE_FRACTION, UNIT_INTERVAL
+from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._transformation import GradientTransformation
+from fromax._core._tree import compute_dtype, map_arrays
+
+__all__ = ["LionState", "lion"]
+
+
+class LionState(NamedTuple):
+    """Lion's own state.
+
+    Attributes:
+        momentum: m, like the parameters, in float32 (or wider).
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.lion(1e-4).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'LionState'
+    """
+
+    momentum: Any
+
+
+def _lion_update(grad, momentum, param, lr, b1, b2, weight_decay):
+    dtype = compute_dtype(grad.dtype)
+    g = grad.astype(dtype)
+    new_momentum = b2 * momentum + (1 - b2) * g
+    # c = b1 m + (1 - b1) g, written with the new momentum, (b1 m_new + (b2 - b1) g) / b2:
+    # equal in exact arithmetic, and nothing else reads the old momentum, so XLA updates
+    # it in place. Reading the old one from two loops makes XLA:CPU copy the donated
+    # momentum first: 4x slower at 10M parameters.
+    interpolation = (b1 * new_momentum + (b2 - b1) * g) / b2
+    direction = jnp.sign(interpolation)
+    step = direction if param is None else direction + weight_decay * param.astype(dtype)
+    return (-lr * step).astype(grad.dtype), new_momentum
+
+
+def lion(
+    learning_rate: Any, b1: Any = 0.9, b2: Any = 0.99, weight_decay: Any = 1e-3
+) -> GradientTransformation:
+    """Lion, the sign of an interpolated momentum, with decoupled weight decay.
+
+    For every array w with gradient g and momentum m (zero at the start)::
+
+        c = b1 m + (1 - b1) g
+        w <- w - lr (sign(c) + weight_decay w)
+        m <- b2 m + (1 - b2) g
+
+    ``sign(0) = 0``. The weight decay is multiplied by the learning rate, as
+    in the paper and optax. Each hyperparameter is evaluated once per step.
+
+    fromax computes c from the new momentum, ``c = (b1 m_new + (b2 - b1) g) /
+    b2``: the same value in exact arithmetic (within a few float32 roundings
+    of ``(|m| + |g|) / b2``, which only matters for the sign of a c that
+    small), and
+    it lets XLA update a donated momentum in place, about 4x faster than
+    optax's step on CPU at 10M parameters. It needs b2 > 0 (optax admits
+    b2 = 0, a momentum that is the last gradient).
+    The momentum is kept in float32 (or the parameters' dtype if wider):
+    optax's ``mu_dtype`` is not offered. optax's ``mask`` for the weight
+    decay is not offered either: pass ``weight_decay=0`` and chain a decay
+    on the tensors that need it.
+
+    Args:
+        learning_rate: lr >= 0 (typically 3-10x smaller than AdamW's).
+        b1: the interpolation factor in [0, 1] for the sign, default 0.9.
+        b2: the momentum's decay in (0, 1], default 0.99.
+        weight_decay: >= 0, default 1e-3 (typically 3-10x larger than
+            AdamW's).
+
+    Each numeric argument is a number, a JAX scalar, a schedule or a callable
+    ``step -> scalar``.
+
+    Returns:
+        A :class:`~fromax.GradientTransformation`; ``update`` needs ``params``
+        when ``weight_decay`` is not None.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> opt = fromax.lion(0.1, weight_decay=0.0)
+        >>> params = jnp.array([1.0, -2.0, 3.0])
+        >>> state = opt.init(params)
+        >>> updates, state = opt.update(jnp.array([0.5, 0.0, -1.0]), state, params)
+        >>> updates
+        Array([-0.1,  0. ,  0.1], dtype=float32)
+
+    References:
+        Chen et al., Symbolic discovery of optimization algorithms, NeurIPS
+        2023 (arXiv 2302.06675).
+    """
+
+    def init(params: Any) -> LionState:
+        return LionState(
+            map_arrays(
+                lambda p: jnp.zeros(p.shape, compute_dtype(p.dtype)), params, names=("params",)
+            )
+        )
+
+    def update(updates: Any, state: LionState, params: Any, hyper: dict[str, jax.Array], step):
+        del step
+        lr, b1, b2 = hyper["learning_rate"], hyper["b1"], hyper["b2"]
+        if weight_decay is None:
+            new, momentum = map_arrays(
+                lambda g, m: _lion_update(g, m, None, lr, b1, b2, None),
+                updates,
+                state.momentum,
+                names=("updates", "state.momentum"),
+                outputs=2,
+            )
+        else:
+            decay = hyper["weight_decay"]
+            new, momentum = map_arrays(
+                lambda g, m, p: _lion_update(g, m, p, lr, b1, b2, decay),
+                updates,
+                state.momentum,
+                params,
+                names=("updates", "state.momentum", "params"),
+                outputs=2,
+            )
+        return new, LionState(momentum)
+
+    return scheduled_transformation(
+        "lion",
+        {
+            "learning_rate": (learning_rate, NONNEGATIVE),
+            "b1": (b1, UNIT_INTERVAL),
+            "b2": (b2, POSITIVE_FRACTION),
+            "weight_decay": (weight_decay, NONNEGATIVE),
+        },
+        init,
+        update,
+        needs_params=weight_decay is not None,
+    )

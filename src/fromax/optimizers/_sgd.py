@@ -1,0 +1,109 @@
+"""Stochastic gradient descent, with heavy-ball or Nesterov momentum."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
+from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._mask import check_option
+from fromax._core._transformation import GradientTransformation
+from fromax._core._tree import compute_dtype, map_arrays
+from fromax.transforms._building_blocks import momentum_update, zeros_in_compute_dtype
+
+__all__ = ["SgdState", "sgd"]
+
+
+class SgdState(NamedTuple):
+    """``sgd``'s own state.
+
+    Attributes:
+        velocity: a pytree like the parameters in float32 (or wider), or None
+            without momentum.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.sgd(0.1, momentum=0.9).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'SgdState'
+    """
+
+    velocity: Any
+
+
+def sgd(learning_rate: Any, momentum: Any = None, nesterov: bool = False) -> GradientTransformation:
+    """SGD, optionally with momentum, every hyperparameter schedulable.
+
+    For each array, with g the gradient and eta_t, mu_t the values at step t::
+
+        v <- mu_t * v + g
+        w <- w - eta_t * v                    (heavy ball)
+        w <- w - eta_t * (g + mu_t * v)       (nesterov=True)
+
+    and ``w <- w - eta_t * g`` without momentum (``momentum=None``). This is
+    optax's ``sgd`` (``trace`` then ``scale_by_learning_rate``) and PyTorch's
+    SGD with dampening 0: the learning rate multiplies the velocity, so a
+    scheduled learning rate rescales past gradients too. The velocity is
+    float32 (or wider) whatever the parameters' dtype, so there is no
+    ``accumulator_dtype`` argument. ``momentum=0.0`` keeps a (zero-effect)
+    velocity, so a momentum schedule may start at 0.
+
+    Args:
+        learning_rate: eta, >= 0: a number, a JAX scalar, a schedule or a callable.
+        momentum: None (no velocity), or mu in [0, 1]: a number or a schedule.
+        nesterov: Nesterov's look-ahead (needs ``momentum``).
+
+    Returns:
+        A :class:`~fromax.GradientTransformation`.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, fromax
+        >>> opt = fromax.sgd(0.1, momentum=0.9, nesterov=True)
+        >>> params = {"w": jnp.array([1.0, -2.0])}
+        >>> state = opt.init(params)
+        >>> for _ in range(100):
+        ...     grads = jax.grad(lambda p: jnp.sum(p["w"] ** 2))(params)
+        ...     updates, state = opt.update(grads, state)
+        ...     params = fromax.apply_updates(params, updates)
+        >>> bool(jnp.all(jnp.abs(params["w"]) < 1e-3))
+        True
+
+    References:
+        Robbins and Monro, A stochastic approximation method, 1951; Sutskever,
+        Martens, Dahl, Hinton, On the importance of initialization and momentum
+        in deep learning, ICML 2013.
+    """
+    nesterov = check_option(nesterov, "nesterov", "sgd")
+    if nesterov and momentum is None:
+        raise ValueError("sgd's nesterov=True needs a momentum: pass momentum=0.9, say")
+
+    def init(params):
+        return SgdState(None if momentum is None else zeros_in_compute_dtype(params))
+
+    def update(updates, state, params, hyper, step):
+        del params, step
+        minus_lr = -hyper["learning_rate"]  # once per step, not per array
+        if state.velocity is None:
+            new = map_arrays(
+                lambda g: (minus_lr * g.astype(compute_dtype(g.dtype))).astype(g.dtype),
+                updates,
+                names=("updates",),
+            )
+            return new, state
+        mu = hyper["momentum"]
+
+        def one(g, v):
+            direction, v = momentum_update(g, v, mu, nesterov)
+            return (minus_lr * direction).astype(g.dtype), v
+
+        new, velocity = map_arrays(
+            one, updates, state.velocity, names=("updates", "state.velocity"), outputs=2
+        )
+        return new, SgdState(velocity)
+
+    return scheduled_transformation(
+        "sgd",
+        {"learning_rate": (learning_rate, NONNEGATIVE), "momentum": (momentum, UNIT_INTERVAL)},
+        init,
+        update,
+    )

@@ -1,0 +1,102 @@
+"""``masked``: a transformation applied to some of the parameters only."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+
+from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._mask import check_mask, resolve_mask
+from fromax._core._transformation import GradientTransformation
+
+__all__ = ["MaskedState", "masked", "select_leaves"]
+
+
+class MaskedState(NamedTuple):
+    """``masked``'s own state.
+
+    Attributes:
+        inner: the inner transformation's state, for the selected leaves.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.masked(fromax.sgd(0.1), {'w': True}).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'MaskedState'
+    """
+
+    inner: Any
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
+def select_leaves(tree: Any, flags: Any) -> Any:
+    """``tree`` with None in place of each leaf whose flag is False."""
+    return jax.tree.map(lambda x, on: x if on else None, tree, flags, is_leaf=_is_none)
+
+
+def masked(inner: Any, mask: Any) -> GradientTransformation:
+    """Applies ``inner`` to the leaves ``mask`` selects; the others pass through unchanged.
+
+    ``inner`` sees the parameters and updates with None in place of the
+    leaves left out (fromax's transformations and optax's skip None leaves),
+    so its state holds nothing for them. Its hyperparameters stay visible to
+    :func:`~fromax.hyperparams` and :func:`~fromax.set_hyperparams`.
+
+    Args:
+        inner: a transformation (fromax's or optax's).
+        mask: a pytree of bools (the parameters' structure, or a prefix of
+            it), or a callable ``params -> pytree of bools``: True where
+            ``inner`` applies. A callable is given the parameters at ``init``
+            and the updates at ``update`` (as optax's ``masked``).
+
+    Returns:
+        A :class:`~fromax.GradientTransformation`.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, fromax
+        >>> no_bias = lambda p: jax.tree.map(lambda x: x.ndim > 1, p)
+        >>> opt = fromax.chain(
+        ...     fromax.masked(fromax.add_decayed_weights(0.5), no_bias),
+        ...     fromax.scale_by_learning_rate(0.1))
+        >>> params = {"w": jnp.ones((1, 2)), "b": jnp.ones(2)}
+        >>> state = opt.init(params)
+        >>> updates, state = opt.update(jax.tree.map(jnp.zeros_like, params), state, params)
+        >>> updates["w"], updates["b"]
+        (Array([[-0.05, -0.05]], dtype=float32), Array([0., 0.], dtype=float32))
+        >>> sorted(fromax.hyperparams(state))
+        ['learning_rate', 'weight_decay']
+    """
+    if not (callable(getattr(inner, "init", None)) and callable(getattr(inner, "update", None))):
+        raise TypeError(
+            f"masked's inner must be a gradient transformation (with init and update), "
+            f"got {type(inner).__name__}"
+        )
+    check_mask(mask, "mask", "masked")
+
+    def init(params):
+        flags = resolve_mask(mask, params, "mask", "masked")
+        return MaskedState(inner.init(select_leaves(params, flags)))
+
+    def update(updates, state, params, hyper, step):
+        del hyper, step
+        flags = resolve_mask(mask, updates, "mask", "masked")
+        chosen_params = None if params is None else select_leaves(params, flags)
+        new, inner_state = inner.update(select_leaves(updates, flags), state.inner, chosen_params)
+        treedef = jax.tree.structure(updates, is_leaf=_is_none)
+        merged = [
+            n if on else u
+            for u, on, n in zip(
+                treedef.flatten_up_to(updates),
+                treedef.flatten_up_to(flags),
+                treedef.flatten_up_to(new),
+                strict=True,
+            )
+        ]
+        merged = jax.tree.unflatten(treedef, merged)
+        return merged, MaskedState(inner_state)
+
+    return scheduled_transformation("masked", {}, init, update)

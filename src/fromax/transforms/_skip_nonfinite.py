@@ -1,0 +1,95 @@
+"""``skip_nonfinite``: a step whose updates hold NaN or Inf changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._transformation import GradientTransformation
+from fromax._core._tree import map_arrays
+
+__all__ = ["SkipNonfiniteState", "all_finite", "skip_nonfinite"]
+
+
+class SkipNonfiniteState(NamedTuple):
+    """``skip_nonfinite``'s own state.
+
+    Attributes:
+        skipped: int32, the number of steps skipped so far.
+        inner: the inner transformation's state.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> state = fromax.skip_nonfinite(fromax.sgd(0.1)).init({'w': jnp.ones((2, 2))})
+        >>> type(state.inner).__name__
+        'SkipNonfiniteState'
+    """
+
+    skipped: jax.Array
+    inner: Any
+
+
+def all_finite(tree: Any) -> jax.Array:
+    """True when every element of every array in ``tree`` is finite.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> bool(fromax.all_finite({"a": jnp.ones(2), "b": jnp.array([1.0, jnp.nan])}))
+        False
+    """
+    flags = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
+    return jnp.all(jnp.stack(flags)) if flags else jnp.array(True)
+
+
+def skip_nonfinite(inner: Any) -> GradientTransformation:
+    """Runs ``inner``, except on steps whose incoming updates hold NaN or Inf.
+
+    On such a step the updates returned are zeros (the parameters do not
+    move), ``inner``'s state is left exactly as it was (moments, step count,
+    schedules), and ``state.inner.skipped`` goes up by one. Wrap the whole
+    optimiser: ``skip_nonfinite(fromax.adam(1e-3))``. Unlike optax's
+    ``apply_if_finite``, there is no limit after which non-finite steps are
+    applied anyway.
+
+    Args:
+        inner: a transformation (fromax's or optax's).
+
+    Returns:
+        A :class:`~fromax.GradientTransformation` whose state's ``inner`` is a
+        :class:`SkipNonfiniteState`.
+
+    Example:
+        >>> import jax.numpy as jnp, fromax
+        >>> opt = fromax.skip_nonfinite(fromax.sgd(0.1))
+        >>> state = opt.init(jnp.zeros(2))
+        >>> updates, state = opt.update(jnp.array([1.0, jnp.nan]), state)
+        >>> updates, int(state.inner.skipped), int(state.inner.inner.count)
+        (Array([0., 0.], dtype=float32), 1, 0)
+    """
+    if not (callable(getattr(inner, "init", None)) and callable(getattr(inner, "update", None))):
+        raise TypeError(
+            f"skip_nonfinite's inner must be a gradient transformation (with init and "
+            f"update), got {type(inner).__name__}"
+        )
+
+    def init(params):
+        return SkipNonfiniteState(jnp.zeros((), jnp.int32), inner.init(params))
+
+    def update(updates, state, params, hyper, step):
+        del hyper, step
+        finite = all_finite(updates)
+        new, inner_state = inner.update(updates, state.inner, params)
+        new = map_arrays(
+            lambda n, u: jnp.where(finite, n, jnp.zeros_like(n)).astype(u.dtype),
+            new,
+            updates,
+            names=("inner's updates", "updates"),
+        )
+        inner_state = jax.tree.map(lambda a, b: jnp.where(finite, a, b), inner_state, state.inner)
+        skipped = state.skipped + jnp.where(finite, 0, 1).astype(jnp.int32)
+        return new, SkipNonfiniteState(skipped, inner_state)
+
+    return scheduled_transformation("skip_nonfinite", {}, init, update)

@@ -1,0 +1,275 @@
+"""The console program end to end: train, resume, compare, sweep, optimizers, demo, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fromax
+from fromax import schedules
+from fromax.lab._cli import main
+from fromax.lab._data import load_dataset
+from fromax.lab._models import mlp
+from fromax.lab._train import sweep, train
+
+SPEC = "warmup_cosine_decay(init_value=0.0, peak_value=0.05, warmup_steps=5, decay_steps=30)"
+
+
+def _records(path):
+    return [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_train_writes_metrics_summary_figure_and_follows_the_schedule(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--optimizer",
+            "fromage",
+            "--learning-rate",
+            SPEC,
+            "--steps",
+            "30",
+            "--batch-size",
+            "32",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    records = _records(out)
+    assert [r["step"] for r in records] == list(range(1, 31))
+    schedule = schedules.from_spec(SPEC)
+    for r in records:
+        # Written as the shortest decimal of the float32 value the step used: exact.
+        assert np.float32(r["learning_rate"]) == schedule(r["step"] - 1)
+        assert r["loss"] > 0 and 0 <= r["accuracy"] <= 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 30 and 0.5 < summary["test_accuracy"] <= 1
+    assert summary["train_loss"] < records[0]["loss"]
+    assert (out / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    printed = capsys.readouterr()
+    assert "test accuracy" in printed.out and "30/30 steps" in printed.err
+
+
+def test_resumed_run_ends_bitwise_equal_to_an_uninterrupted_one(tmp_path):
+    common = ["train", "--learning-rate", SPEC, "--batch-size", "32"]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert main([*common, "--steps", "30", "--out", str(whole)]) == 0
+    assert main([*common, "--steps", "12", "--checkpoint-every", "4", "--out", str(parts)]) == 0
+    assert main(["train", "--resume", str(parts), "--steps", "30"]) == 0
+    with np.load(whole / "checkpoint.npz") as a, np.load(parts / "checkpoint.npz") as b:
+        leaves = [k for k in a.files if k != "__fromax__"]
+        assert leaves and all(np.array_equal(a[k], b[k]) for k in leaves)
+    assert _records(whole) == _records(parts)
+    meta = fromax.load_checkpoint_metadata(parts / "checkpoint.npz")
+    assert meta["step"] == 30 and meta["data_order"]["seed"] == 0
+
+
+def test_sweep_compiles_once_and_equals_separate_runs(tmp_path, capsys):
+    data = load_dataset("digits")
+    rates = np.array([0.01, 0.05, 0.2])
+    traces = []
+    results = sweep(
+        mlp(),
+        lambda lr: fromax.fromage(lr),
+        rates,
+        data,
+        steps=15,
+        batch_size=32,
+        on_trace=lambda: traces.append(1),
+    )
+    assert len(traces) == 1
+    for i, rate in enumerate(rates):
+        losses = []
+        train(
+            mlp(),
+            fromax.fromage(float(rate)),
+            data,
+            steps=15,
+            batch_size=32,
+            on_steps=lambda batch, losses=losses: losses.extend(r["loss"] for r in batch),
+        )
+        np.testing.assert_allclose(results["loss"][i], losses, rtol=2e-5)
+    assert (
+        main(
+            ["sweep", "--learning-rate", "log:1e-3:1e-1:3", "--steps", "10", "--out", str(tmp_path)]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "compiled once (1 trace for 3 runs)" in out
+    assert len(json.loads((tmp_path / "sweep.json").read_text())["runs"]) == 3
+    assert (tmp_path / "sweep.png").stat().st_size > 0
+    # An optimiser whose learning rate has no default sweeps too.
+    assert (
+        main(
+            [
+                "sweep",
+                "--optimizer",
+                "adam",
+                "--learning-rate",
+                "1e-3,1e-2",
+                "--hyper",
+                "b1=0.8",
+                "--steps",
+                "5",
+                "--out",
+                str(tmp_path / "adam"),
+            ]
+        )
+        == 0
+    )
+    assert "adam: 2 learning rates" in capsys.readouterr().out
+
+
+def test_compare_trains_each_from_the_same_start(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "compare",
+                "--optimizers",
+                "fromage,adam",
+                "--learning-rate",
+                "0.02",
+                "--learning-rate",
+                "1e-3",
+                "--steps",
+                "10",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    rows = json.loads((tmp_path / "compare.json").read_text())
+    assert [r["label"] for r in rows] == ["fromage lr=0.02", "adam lr=1e-3"]
+    assert (tmp_path / "compare.png").stat().st_size > 0
+    assert "fromage lr=0.02" in capsys.readouterr().out
+
+
+def test_optimizers_lists_hyperparameters_and_defaults(capsys):
+    assert main(["optimizers"]) == 0
+    out = capsys.readouterr().out
+    assert "fromage(learning_rate=0.01, p_bound=None)" in out
+    assert "adam(learning_rate=" in out
+
+
+def test_demo_runs_quickly(tmp_path, capsys):
+    assert main(["demo", "--steps", "20", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("fromage") >= 2 and "adam" in out and "figure:" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--optimizer", "adamx"], "unknown optimizer 'adamx'; choose one of: fromage"),
+        (["train", "--hyper", "nope=1"], "fromage has no hyperparameter 'nope'"),
+        (["train", "--learning-rate", "cosine_decay(init_value=1"], "--learning-rate:"),
+        (["train", "--learning-rate", "-1"], "learning_rate must be"),
+        (["train", "--dataset", "missing.npz"], "no data set named 'missing.npz'"),
+        (["train", "--model", "cnn", "--dataset", "breast_cancer"], "the cnn model needs images"),
+        (["train", "--model", "transformer"], "unknown model 'transformer'"),
+        (["train", "--batch-size", "5000"], "batch_size 5000 is larger than"),
+        (["train", "--devices", "3", "--batch-size", "64"], "must be a multiple of devices"),
+        (["train", "--resume", "nowhere"], "--resume nowhere: no run.json"),
+        (["sweep", "--learning-rate", "fast"], "--learning-rate: expected values like"),
+        (
+            [
+                "compare",
+                "--optimizers",
+                "fromage,adam",
+                "--learning-rate",
+                "1",
+                "--learning-rate",
+                "2",
+                "--learning-rate",
+                "3",
+            ],
+            "one per optimizer (2), got 3",
+        ),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, tmp_path):
+    assert (
+        main(
+            [*argv, "--out", str(tmp_path)]
+            if argv[0] != "train" or "--resume" not in argv
+            else argv
+        )
+        == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
+
+
+def test_non_positive_steps_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--steps", "0"])
+    assert info.value.code == 2
+    assert "expected a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_malformed_npz_is_named(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.ones((10, 3), np.float32), y=np.ones((9,), np.int64))
+    assert main(["train", "--dataset", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "y must be 10 integer labels" in capsys.readouterr().err
+    good = tmp_path / "good.npz"
+    rng = np.random.default_rng(0)
+    np.savez(good, x=rng.normal(size=(80, 3)).astype(np.float32), y=rng.integers(0, 3, 80))
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                str(good),
+                "--steps",
+                "3",
+                "--batch-size",
+                "16",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
+
+
+def test_many_devices_equal_one_device():
+    script = """
+import jax, numpy as np, fromax
+from fromax.lab._data import load_dataset
+from fromax.lab._models import mlp
+from fromax.lab._train import train
+data = load_dataset("digits")
+opt = fromax.fromage(fromax.schedules.warmup_cosine_decay(0.0, 0.05, 5, 20))
+one = train(mlp(), opt, data, steps=20, batch_size=64, devices=1)
+eight = train(mlp(), opt, data, steps=20, batch_size=64, devices=8)
+assert jax.device_count() == 8
+diff = max(float(np.max(np.abs(a - b)))
+           for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(eight.params)))
+replicated = {x.sharding.is_fully_replicated
+              for x in jax.tree.leaves((eight.params, eight.opt_state))}
+devices = {len(x.sharding.device_set) for x in jax.tree.leaves((eight.params, eight.opt_state))}
+print(diff, replicated, devices)
+"""
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    diff, *rest = result.stdout.split(" ", 1)
+    assert float(diff) < 1e-5
+    # Parameters and optimiser state are replicated over all 8 devices alike.
+    assert rest[0].strip() == "{True} {8}"
