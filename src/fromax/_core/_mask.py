@@ -33,11 +33,7 @@ def check_mask(mask: Any, where: str) -> None:
 
 
 # The kind every mask argument is declared with (see _registry.declare).
-MASK = Tree(
-    "a pytree of bools shaped like the parameters (or a prefix), or a callable "
-    "params -> such a pytree",
-    check_mask,
-)
+MASK = Tree("a pytree of bools like the parameters, or a callable params -> bools", check_mask)
 
 
 def _is_none(x: Any) -> bool:

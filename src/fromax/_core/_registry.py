@@ -250,9 +250,12 @@ class Hyperparameter:
 
     def parse(self, text: str) -> Any:
         """The value of ``--hyper name=text`` (``none`` for an optional one)."""
-        if self.optional and text.strip().lower() == "none":
-            return None
-        return self.kind.parse(text, f"--hyper {self.name}")
+        where = f"--hyper {self.name}"
+        if text.strip().lower() == "none":
+            if self.optional:
+                return None
+            raise ValueError(f"{where} cannot be none; it takes {self.kind.describe()}")
+        return self.kind.parse(text, where)
 
     def describe(self) -> str:
         """``b1=0.9: the first moment's decay (a finite number >= 0 and < 1, or a schedule)``."""
@@ -287,6 +290,9 @@ class OptimizerSpec:
                 return hyperparameter
         known = ", ".join(h.name for h in self.hyperparameters) or "none"
         raise KeyError(f"{self.name} has no hyperparameter {name!r}; it has: {known}")
+
+    def __contains__(self, name: object) -> bool:
+        return any(h.name == name for h in self.hyperparameters)
 
     @property
     def schedulable(self) -> tuple[Hyperparameter, ...]:

@@ -141,7 +141,7 @@ def _adafactor_update(
     Hyperparameter("factored", Flag(), "whether to factor the second moments at all"),
     summary=(
         "Adafactor: factored second moments for matrices, update clipping, steps relative to "
-        "the parameter scale (Shazeer & Stern, ICML 2018)"
+        "the parameter scale (Shazeer & Stern, ICML 2018, arXiv 1804.04235)"
     ),
 )
 def adafactor(

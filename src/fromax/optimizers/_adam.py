@@ -135,7 +135,9 @@ def scale_by_adam(
     _LEARNING_RATE,
     *ADAM_MOMENTS,
     _NESTEROV,
-    summary="Adam, with 1 - b**t computed without float32 cancellation (Kingma & Ba 2015)",
+    summary=(
+        "Adam, with 1 - b**t computed without float32 cancellation (Kingma & Ba, arXiv 1412.6980)"
+    ),
 )
 def adam(
     learning_rate: ScalarOrSchedule,
@@ -202,7 +204,7 @@ def adam(
     _NESTEROV,
     summary=(
         "Adam with decoupled weight decay, multiplied by the learning rate as in optax and "
-        "PyTorch (Loshchilov & Hutter 2019)"
+        "PyTorch (Loshchilov & Hutter, arXiv 1711.05101)"
     ),
 )
 def adamw(

@@ -119,7 +119,7 @@ def fromage_update(
     ),
     summary=(
         "Fromage: steps relative to each tensor's norm, exactly as in the paper "
-        "(Bernstein et al., NeurIPS 2020)"
+        "(Bernstein et al., NeurIPS 2020, arXiv 2002.03432)"
     ),
 )
 def fromage(

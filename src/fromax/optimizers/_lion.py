@@ -56,7 +56,7 @@ def _lion_update(grad, momentum, param, lr, b1, b2, weight_decay):
     ),
     summary=(
         "Lion: the sign of an interpolated momentum, with decoupled weight decay "
-        "(Chen et al., NeurIPS 2023)"
+        "(Chen et al., NeurIPS 2023, arXiv 2302.06675)"
     ),
 )
 def lion(

@@ -62,7 +62,7 @@ def _madam_update(grad, second_moment, param, initial_rms, lr, beta, p_scale, g_
     Hyperparameter("beta", Number(DECAY_RATE), "the second moment's decay"),
     summary=(
         "Madam: multiplicative steps, signs never flip, |w| bounded by p_scale times the "
-        "initial RMS (Bernstein et al., NeurIPS 2020)"
+        "initial RMS (Bernstein et al., NeurIPS 2020, arXiv 2006.14560)"
     ),
 )
 def madam(

@@ -174,7 +174,7 @@ def _nero_update(grad, second_moment, param, scale, lr, beta, step, constraints,
     _NEURON_AXIS,
     summary=(
         "Nero: per-neuron steps relative to the neuron's scale, neurons kept centred and "
-        "unit-norm (Liu et al., ICML 2021)"
+        "unit-norm (Liu et al., ICML 2021, arXiv 2102.07227)"
     ),
 )
 def nero(

@@ -74,7 +74,7 @@ def _rmsprop_update(
     Hyperparameter("bias_correction", Flag(), "divide the moving averages by 1 - decay**t"),
     summary=(
         "RMSprop: the gradient over a moving RMS; centred, momentum, Nesterov and bias "
-        "correction as options (Tieleman & Hinton 2012; Graves 2013)"
+        "correction as options (Tieleman & Hinton 2012; Graves, arXiv 1308.0850)"
     ),
 )
 def rmsprop(

@@ -192,7 +192,7 @@ def _schedule_free(
     _WEIGHT_LR_POWER,
     summary=(
         "Schedule-free SGD: no decay schedule needed; gradients at an interpolation, "
-        "evaluation at the average (Defazio et al., NeurIPS 2024)"
+        "evaluation at the average (Defazio et al., NeurIPS 2024, arXiv 2405.15682)"
     ),
 )
 def schedule_free_sgd(

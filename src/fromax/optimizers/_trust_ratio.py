@@ -175,7 +175,7 @@ class LarsState(NamedTuple):
     Hyperparameter("nesterov", Flag(), "Nesterov's look-ahead"),
     summary=(
         "LARS: momentum SGD with a per-tensor trust ratio, the paper's denominator "
-        "||g|| + wd ||w|| (You, Gitman, Ginsburg 2017)"
+        "||g|| + wd ||w|| (You, Gitman, Ginsburg, arXiv 1708.03888)"
     ),
 )
 def lars(
@@ -310,7 +310,7 @@ def lars(
     ),
     summary=(
         "LAMB: Adam's direction with a per-tensor trust ratio, phi = identity "
-        "(You et al., ICLR 2020)"
+        "(You et al., ICLR 2020, arXiv 1904.00962)"
     ),
 )
 def lamb(
