@@ -6,8 +6,6 @@ maths is written once, in :func:`~fromax.adam_direction` (``_adam_direction.py``
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 
 from fromax._core._bounds import NONNEGATIVE
@@ -32,7 +30,7 @@ _NESTEROV = Hyperparameter("nesterov", Flag(), "Nadam's look-ahead first moment"
 
 
 def _adam_family(
-    owner: str, numbers: dict[str, Any], mask: Mask, nesterov: bool
+    owner: str, numbers: dict[str, ScalarOrSchedule | None], mask: Mask, nesterov: bool
 ) -> GradientTransformation:
     """Adam's direction; times -learning_rate and with decoupled decay when ``numbers`` has them.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -87,7 +87,7 @@ _WEIGHT_LR_POWER = Hyperparameter(
 
 
 def _schedule_free(
-    owner: str, numbers: dict[str, Any], warmup_steps: int | None, adam: bool
+    owner: str, numbers: dict[str, ScalarOrSchedule | None], warmup_steps: int | None, adam: bool
 ) -> GradientTransformation:
     """Schedule-free averaging around a plain SGD or an Adam-scaled step on z.
 
