@@ -305,7 +305,9 @@ _ROLES = ("optimizer", "transform")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def declare(*hyperparameters: Hyperparameter, summary: str, role: str = "optimizer"):
+def declare(
+    *hyperparameters: Hyperparameter, summary: str, role: str = "optimizer"
+) -> Callable[[F], F]:
     """Declares a constructor's hyperparameters and checks its arguments with them.
 
     Every argument of the constructor must be declared, in signature order;
