@@ -1,7 +1,8 @@
 """fromax's benchmark suite: every optimiser's step against optax's, and the machine's limit.
 
-For each optimiser (fromax's, looked up by name, so ones not built yet are
-skipped) against optax's of the same name, or its nearest equivalent:
+For each declared optimiser (``declared("optimizer")``, in declaration
+order; ``EXTRAS`` adds what the suite knows of each) against optax's of the
+same name, or its nearest equivalent (none: fromax's step alone):
 
 - one jitted step (update + apply, parameters and state donated, blocked)
   at 1M, 10M and 100M float32 parameters in 20 leaves and 10M in 1,000
@@ -58,71 +59,120 @@ from _timing import (
     interleave_balanced,
     tree,
 )
+from fromax._core._registry import declared, spec
 
 RESULTS = Path(__file__).parent / "results"
 
 
 @dataclasses.dataclass(frozen=True)
-class Case:
-    """One optimiser and its optax counterpart.
+class Extra:
+    """What the suite knows of one optimiser beyond its declaration.
 
     ``bytes_per_param``: the least float32 traffic one step can move: every
     array it must read and write once, plus, for per-tensor norms, a first
     pass that reads what the norms need (they must be known before any
-    parameter is written).
+    parameter is written). Without it, the step is timed but its fraction of
+    the machine's limit is not given.
     """
 
-    name: str
-    bytes_per_param: int
-    kwargs: dict[str, Any]
+    bytes_per_param: int | None = None
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     optax_name: str = ""  # default: the same name
     optax_kwargs: dict[str, Any] | None = None  # default: kwargs
     scheduled: tuple[str, ...] = ("learning_rate",)
 
+
+EXTRAS = {
+    # Norms (w, g), then w, g read and w written.
+    "fromage": Extra(20, {"learning_rate": 1e-2}),
+    # fromax-only: against the nearest optax optimiser.
+    "nero": Extra(20, {"learning_rate": 1e-2}, optax_name="fromage"),
+    "madam": Extra(20, {"learning_rate": 1e-2}, optax_name="adam"),
+    # Norms first (w and g), then g, w and the velocity.
+    "lars": Extra(28, {"learning_rate": 1e-1, "weight_decay": 1e-4},
+                  scheduled=("learning_rate", "weight_decay")),
+    # Pass 1: g, mu, nu read, mu, nu written, norms reduced; pass 2: mu, nu, w read, w written.
+    "lamb": Extra(40, {"learning_rate": 1e-3, "weight_decay": 1e-2},
+                  scheduled=("learning_rate", "weight_decay")),
+    # sgd: read g, read and write w and the velocity.
+    "sgd": Extra(20, {"learning_rate": 1e-2, "momentum": 0.9},
+                 scheduled=("learning_rate", "momentum")),
+    # The Adam family: g, then w, mu and nu read and written.
+    "adam": Extra(28, {"learning_rate": 1e-3}),
+    "adamw": Extra(28, {"learning_rate": 1e-3, "weight_decay": 1e-2},
+                   scheduled=("learning_rate", "weight_decay")),
+    "nadam": Extra(28, {"learning_rate": 1e-3}),
+    "lion": Extra(20, {"learning_rate": 1e-4}),
+    "rmsprop": Extra(20, {"learning_rate": 1e-3}),
+    "adagrad": Extra(20, {"learning_rate": 1e-2}),
+    # Factored second moments are small: g for the row/column means, then g and w.
+    "adafactor": Extra(16, {"learning_rate": 1e-3}),
+    "schedule_free_sgd": Extra(20, {"learning_rate": 1e-2}),
+    "schedule_free_adamw": Extra(28, {"learning_rate": 1e-3}),
+}  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One declared optimiser, its suite data, and its optax counterpart (if any)."""
+
+    name: str
+    extra: Extra
+
+    @property
+    def bytes_per_param(self) -> int | None:
+        return self.extra.bytes_per_param
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return self.extra.kwargs
+
+    @property
+    def scheduled(self) -> tuple[str, ...]:
+        return self.extra.scheduled
+
     def fromax(self, **overrides: Any) -> Any:
-        factory = getattr(fromax, self.name, None)
-        return None if factory is None else factory(**{**self.kwargs, **overrides})
+        return spec(self.name).constructor(**{**self.kwargs, **overrides})
+
+    def _optax_factory(self) -> Any:
+        name = self.extra.optax_name or self.name
+        return getattr(optax, name, None) or getattr(optax.contrib, name, None)
+
+    @property
+    def has_optax(self) -> bool:
+        return self._optax_factory() is not None
 
     def optax(self) -> Any:
-        name = self.optax_name or self.name
-        factory = getattr(optax, name, None) or getattr(optax.contrib, name, None)
-        kwargs = self.kwargs if self.optax_kwargs is None else self.optax_kwargs
-        return factory(**kwargs)
+        """optax's counterpart, or None where optax has none of this name."""
+        factory = self._optax_factory()
+        kwargs = self.kwargs if self.extra.optax_kwargs is None else self.extra.optax_kwargs
+        return None if factory is None else factory(**kwargs)
 
     @property
     def label(self) -> str:
-        other = self.optax_name or self.name
+        other = self.extra.optax_name or self.name
         return self.name if other == self.name else f"{self.name} (vs optax.{other})"
 
 
-CASES = [
-    # sgd: read g, read and write w and the velocity.
-    Case("sgd", 20, {"learning_rate": 1e-2, "momentum": 0.9},
-         scheduled=("learning_rate", "momentum")),
-    # The Adam family: g, then w, mu and nu read and written.
-    Case("adam", 28, {"learning_rate": 1e-3}),
-    Case("adamw", 28, {"learning_rate": 1e-3, "weight_decay": 1e-2},
-         scheduled=("learning_rate", "weight_decay")),
-    Case("nadam", 28, {"learning_rate": 1e-3}),
-    # Norms first (w and g), then g, w and the velocity.
-    Case("lars", 28, {"learning_rate": 1e-1, "weight_decay": 1e-4},
-         scheduled=("learning_rate", "weight_decay")),
-    # Pass 1: g, mu, nu read, mu, nu written, norms reduced; pass 2: mu, nu, w read, w written.
-    Case("lamb", 40, {"learning_rate": 1e-3, "weight_decay": 1e-2},
-         scheduled=("learning_rate", "weight_decay")),
-    # Norms (w, g), then w, g read and w written.
-    Case("fromage", 20, {"learning_rate": 1e-2}),
-    Case("lion", 20, {"learning_rate": 1e-4}),
-    Case("rmsprop", 20, {"learning_rate": 1e-3}),
-    Case("adagrad", 20, {"learning_rate": 1e-2}),
-    # Factored second moments are small: g for the row/column means, then g and w.
-    Case("adafactor", 16, {"learning_rate": 1e-3}),
-    Case("schedule_free_sgd", 20, {"learning_rate": 1e-2}),
-    Case("schedule_free_adamw", 28, {"learning_rate": 1e-3}),
-    # fromax-only: against the nearest optax optimiser.
-    Case("nero", 20, {"learning_rate": 1e-2}, optax_name="fromage"),
-    Case("madam", 20, {"learning_rate": 1e-2}, optax_name="adam"),
-]  # fmt: skip
+def build_cases() -> list[Case]:
+    """Every declared optimiser, in declaration order.
+
+    One with no ``EXTRAS`` entry is still timed: with a learning rate of 1e-3
+    where it needs one, against optax's optimiser of the same name where
+    there is one, and without the bandwidth fraction.
+    """
+    stale = set(EXTRAS) - {s.name for s in declared("optimizer")}
+    if stale:
+        raise ValueError(f"EXTRAS names optimisers that are not declared: {sorted(stale)}")
+    out = []
+    for declaration in declared("optimizer"):
+        extra = EXTRAS.get(declaration.name)
+        if extra is None:
+            needs_rate = "learning_rate" in declaration and declaration["learning_rate"].required
+            extra = Extra(kwargs={"learning_rate": 1e-3} if needs_rate else {})
+        out.append(Case(declaration.name, extra))
+    return out
+
 
 # (params, leaves) of the timed steps.
 CONFIGS = [(10**6, 20), (10**7, 20), (10**8, 20), (10**7, 1000)]
@@ -191,32 +241,34 @@ def time_config(cases: list[Case], n_params: int, leaves: int, with_torch: bool)
     limit_time = interleave({"axpy": axpy_step(copy_tree(base), grads)}, 2 * samples)["axpy"]
     limit = AXPY_BYTES_PER_PARAM * n_params / limit_time
     rows = {}
+
+    def fraction(case: Case, seconds: float | None) -> float | None:
+        # None where the suite has no byte count for the optimiser (no EXTRAS entry).
+        if case.bytes_per_param is None or seconds is None:
+            return None
+        return case.bytes_per_param * n_params / seconds / limit
+
     for case in cases:
-        steps = {
-            "fromax": JaxStep(case.fromax(), fromax.apply_updates, copy_tree(base), grads),
-            "optax": JaxStep(case.optax(), optax.apply_updates, copy_tree(base), grads),
-        }
+        steps = {"fromax": JaxStep(case.fromax(), fromax.apply_updates, copy_tree(base), grads)}
+        if case.has_optax:
+            steps["optax"] = JaxStep(case.optax(), optax.apply_updates, copy_tree(base), grads)
         times = interleave_balanced(steps, samples, lambda: copy_tree(base))
+        theirs = times.get("optax")
         row = {
             "fromax_s": times["fromax"],
-            "optax_s": times["optax"],
-            "ratio": times["optax"] / times["fromax"],
-            "fraction_of_limit": case.bytes_per_param * n_params / times["fromax"] / limit,
-            "optax_fraction_of_limit": case.bytes_per_param * n_params / times["optax"] / limit,
+            "optax_s": theirs,
+            "ratio": None if theirs is None else theirs / times["fromax"],
+            "fraction_of_limit": fraction(case, times["fromax"]),
+            "optax_fraction_of_limit": fraction(case, theirs),
             "fromax_temp_bytes": steps["fromax"].temp_bytes,
-            "optax_temp_bytes": steps["optax"].temp_bytes,
+            "optax_temp_bytes": steps["optax"].temp_bytes if "optax" in steps else None,
         }
-        for label in times.keys() - steps.keys():
-            row[label] = times[label]
-            row[f"{label} fraction_of_limit"] = (
-                case.bytes_per_param * n_params / times[label] / limit
-            )
         rows[case.name] = row
         del steps
         print(
             f"  {n_params / 1e6:g}M/{leaves} {case.name}: fromax {times['fromax'] * 1e3:.2f} ms, "
-            f"optax {times['optax'] * 1e3:.2f} ms, {row['ratio']:.2f}x, "
-            f"{row['fraction_of_limit']:.2f} of the limit",
+            f"optax {_ms(theirs)}, {_ratio(row['ratio'])}, "
+            f"{_fraction(row['fraction_of_limit'])} of the limit",
             flush=True,
         )
     if with_torch:
@@ -280,6 +332,8 @@ def scheduler_cost(cases: list[Case], configs: list[tuple[int, int]]) -> dict[st
                 ("fromax", case.fromax(), fromax.apply_updates),
                 ("optax", case.optax(), optax.apply_updates),
             ):
+                if opt is None:
+                    continue
                 for options, suffix in ((None, ""), (MEMORY_SCHEDULER, "_memory")):
                     calls[library + suffix] = JaxStep(opt, apply, copy_tree(base), grads, options)
             times = interleave_balanced(calls, samples, lambda base=base: copy_tree(base))
@@ -293,9 +347,14 @@ def eager(cases: list[Case], n_params: int, leaves: int) -> dict[str, dict[str, 
     grads, base = tree(n_params, leaves, 2), tree(n_params, leaves, 3)
     out = {}
     for case in cases:
+        theirs = case.optax()
         out[case.name] = {
             "fromax_s": eager_seconds(case.fromax(), fromax.apply_updates, base, grads, 5),
-            "optax_s": eager_seconds(case.optax(), optax.apply_updates, base, grads, 5),
+            "optax_s": (
+                None
+                if theirs is None
+                else eager_seconds(theirs, optax.apply_updates, base, grads, 5)
+            ),
         }
         print(f"  eager {case.name}: {out[case.name]}", flush=True)
     return out
@@ -303,7 +362,7 @@ def eager(cases: list[Case], n_params: int, leaves: int) -> dict[str, dict[str, 
 
 def first_call(name: str, library: str, n_params: int, leaves: int) -> float:
     """Seconds of the first jitted step (trace, compile, run) in this process."""
-    case = next(c for c in CASES if c.name == name)
+    case = next(c for c in build_cases() if c.name == name)
     opt = case.fromax() if library == "fromax" else case.optax()
     apply = fromax.apply_updates if library == "fromax" else optax.apply_updates
     grads, params = tree(n_params, leaves, 2), tree(n_params, leaves, 3)
@@ -322,11 +381,12 @@ def first_calls(cases: list[Case], n_params: int, leaves: int) -> dict[str, dict
     out = {}
     for case in cases:
         out[case.name] = {}
-        for library in ("fromax", "optax"):
+        for library in ("fromax", "optax") if case.has_optax else ("fromax",):
             command = [sys.executable, __file__, "--first-call", case.name, library,
                        str(n_params), str(leaves)]  # fmt: skip
             done = subprocess.run(command, capture_output=True, text=True, check=True)
             out[case.name][f"{library}_s"] = float(done.stdout.strip().splitlines()[-1])
+        out[case.name].setdefault("optax_s", None)
         print(f"  first call {case.name}: {out[case.name]}", flush=True)
     return out
 
@@ -335,8 +395,18 @@ def _no_sync(_: Any) -> None:
     """torch's CPU steps are synchronous."""
 
 
-def _ms(seconds: float) -> str:
+def _ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
     return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _ratio(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.2f}x"
+
+
+def _fraction(fraction: float | None) -> str:
+    return "-" if fraction is None else f"{fraction:.2f}"
 
 
 def _mb(n: int | None) -> str:
@@ -371,10 +441,11 @@ def markdown(report: dict) -> str:
         for c in configs:
             r = c["cases"][case.name]
             cells.append(
-                f"{_ms(r['fromax_s'])}, **{r['ratio']:.2f}x**, "
-                f"{r['fraction_of_limit']:.2f} ({r['optax_fraction_of_limit']:.2f})"
+                f"{_ms(r['fromax_s'])}, **{_ratio(r['ratio'])}**, "
+                f"{_fraction(r['fraction_of_limit'])} ({_fraction(r['optax_fraction_of_limit'])})"
             )
-        lines.append(f"| {case.label} | {case.bytes_per_param} | " + " | ".join(cells) + " |")
+        known = "-" if case.bytes_per_param is None else case.bytes_per_param
+        lines.append(f"| {case.label} | {known} | " + " | ".join(cells) + " |")
     lines.append(
         "| limit (a += s*c) | 12 | "
         + " | ".join(f"{c['limit_bytes_per_s'] / 1e9:.1f} GB/s" for c in configs)
@@ -463,7 +534,7 @@ def chart(report: dict, path: Path) -> bool:
     width = 0.8 / len(configs)
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(names) + 2), 4))
     for i, c in enumerate(configs):
-        ratios = [c["cases"][n]["ratio"] for n in names]
+        ratios = [c["cases"][n]["ratio"] or float("nan") for n in names]
         xs = [j + (i - (len(configs) - 1) / 2) * width for j in range(len(names))]
         ax.bar(xs, ratios, width, label=f"{c['params'] / 1e6:g}M params, {c['leaves']} leaves")
     ax.axhline(1.0, color="black", linewidth=0.8)
@@ -505,22 +576,26 @@ def main() -> None:
 
     started = time.perf_counter()
     only = {s for s in args.only.split(",") if s}
-    cases = [c for c in CASES if getattr(fromax, c.name, None) and (not only or c.name in only)]
-    missing = [c.name for c in CASES if getattr(fromax, c.name, None) is None]
+    cases = [c for c in build_cases() if not only or c.name in only]
+    unknown = only - {c.name for c in cases}
+    if unknown:
+        raise SystemExit(f"--only: not declared optimisers: {', '.join(sorted(unknown))}")
     configs = CONFIGS
     if args.sizes:
         configs = [(int(float(s)), 20) for s in args.sizes.split(",")]
     if args.quick:
         configs = [(10**5, 20), (10**5, 100)]
     with_torch = not args.no_torch
-    report: dict[str, Any] = {"machine": machine(), "missing": missing}
+    # Declared optimisers the suite has no byte count for: timed, no bandwidth fraction.
+    uncounted = [c.name for c in cases if c.bytes_per_param is None]
+    report: dict[str, Any] = {"machine": machine(), "uncounted": uncounted}
     try:
         import torch
 
         report["machine"]["torch"] = torch.__version__
     except ImportError:
         with_torch = False
-    print(report["machine"], "| not in fromax yet:", ", ".join(missing) or "none", flush=True)
+    print(report["machine"], "| no byte count:", ", ".join(uncounted) or "none", flush=True)
 
     report["steps"] = [time_config(cases, n, leaves, with_torch) for n, leaves in configs]
     n_mid = configs[0][0] if args.quick else 10**7
@@ -536,7 +611,9 @@ def main() -> None:
     # The optimisers with large temporaries, and Adam (none) to compare.
     temp = report["steps"][-1]["cases"]
     heavy = [
-        c for c in cases if c.name == "adam" or (temp[c.name]["fromax_temp_bytes"] or 0) > 2**20
+        c
+        for c in cases
+        if c.has_optax and (c.name == "adam" or (temp[c.name]["fromax_temp_bytes"] or 0) > 2**20)
     ]
     largest = [c for c in configs if c[1] == 20][-1:]
     report["extras"]["scheduler"] = scheduler_cost(heavy, largest)

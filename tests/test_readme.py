@@ -15,6 +15,19 @@ def _blocks():
     return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
+def test_readme_optimizer_table_is_the_generated_one():
+    from fromax.lab._optimizers import markdown_table
+
+    text = README.read_text()
+    start, end = "<!-- optimizers:start -->\n", "<!-- optimizers:end -->"
+    assert text.count(start) == 1 and text.count(end) == 1, "the README lost its table markers"
+    table = text.split(start)[1].split(end)[0]
+    assert table == markdown_table(), (
+        "README.md's optimiser table differs from the declarations: replace the lines between "
+        f"{start.strip()} and {end} with the output of `fromax optimizers --markdown`"
+    )
+
+
 def test_readme_starts_with_the_two_commands():
     lines = README.read_text().splitlines()
     assert lines[2].split("#")[0].strip() == "make demo"

@@ -12,9 +12,13 @@ import pytest
 
 import fromax
 from fromax import schedules
+from fromax._core import _registry
+from fromax._core._registry import Choice, Hyperparameter, Number, declare, declared
 from fromax.lab._cli import main
+from fromax.lab._commands import RunConfig
 from fromax.lab._data import load_dataset
 from fromax.lab._models import mlp
+from fromax.lab._optimizers import markdown_table
 from fromax.lab._train import sweep, train
 
 SPEC = "warmup_cosine_decay(init_value=0.0, peak_value=0.05, warmup_steps=5, decay_steps=30)"
@@ -156,8 +160,67 @@ def test_compare_trains_each_from_the_same_start(tmp_path, capsys):
 def test_optimizers_lists_hyperparameters_and_defaults(capsys):
     assert main(["optimizers"]) == 0
     out = capsys.readouterr().out
-    assert "fromage(learning_rate=0.01, p_bound=None)" in out
-    assert "adam(learning_rate=" in out
+    fromage = out.split("\n\n")[0].splitlines()
+    assert fromage[0].startswith("fromage: Fromage: ")
+    assert fromage[1:] == [
+        "  learning_rate=0.01: eta: the step, relative to ||W|| "
+        "(a finite number >= 0, or a schedule)",
+        "  p_bound=None: the largest ||W|| / ||W_0|| allowed "
+        "(a finite number > 0, or a schedule; None: off)",
+    ]
+    assert "  learning_rate=required: eta, the step size" in out.split("\nadam: ")[1]
+    assert "  neuron_axis=0: " in out and "(an integer)" in out
+    # Every declared optimiser, in declaration order, each with every hyperparameter.
+    heads = [line.split(":")[0] for line in out.splitlines() if line and line[0] != " "]
+    assert heads == [s.name for s in declared("optimizer")]
+    for declaration in declared("optimizer"):
+        for hyperparameter in declaration.hyperparameters:
+            assert f"  {hyperparameter.describe()}\n" in out
+    # Fromage's family first, then the standard ones, as the README lists them.
+    order = ["fromage", "nero", "madam", "lars", "lamb", "sgd", "adam", "adamw", "nadam"]
+    order += ["lion", "rmsprop", "adagrad", "adafactor", "schedule_free_sgd", "schedule_free_adamw"]
+    assert [name for name in heads if name in order] == order
+    assert main(["optimizers", "--markdown"]) == 0
+    assert capsys.readouterr().out == markdown_table()
+
+
+def test_integer_hyperparameters_train(tmp_path, capsys):
+    # An integer option is parsed as an integer (it was once read as a schedule and refused).
+    nero = RunConfig.make(optimizer="nero", hyper={"neuron_axis": "-1"})
+    assert nero.hyper_kwargs() == {"neuron_axis": -1}
+    assert type(nero.hyper_kwargs()["neuron_axis"]) is int
+    out = tmp_path / "nero"
+    argv = ["train", "--optimizer", "nero", "--hyper", "neuron_axis=-1", "--steps", "5"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["steps"] == 5
+    # With JAX's (in, out) kernels, neuron_axis=-1 keeps one moment per output column.
+    state = nero.optimizer().init({"kernel": np.ones((4, 3), np.float32)})
+    assert state.inner.second_moments["kernel"].shape == (3,)
+
+    schedule_free = RunConfig.make(optimizer="schedule_free_sgd", hyper={"warmup_steps": "10"})
+    assert schedule_free.hyper_kwargs() == {"warmup_steps": 10}
+    out = tmp_path / "schedule_free"
+    argv = ["train", "--optimizer", "schedule_free_sgd", "--learning-rate", "0.1"]
+    argv += ["--hyper", "warmup_steps=10", "--steps", "5", "--out", str(out)]
+    assert main(argv) == 0
+    assert [r["step"] for r in _records(out)] == [1, 2, 3, 4, 5]
+    assert "schedule_free_sgd lr=0.1: 5 steps" in capsys.readouterr().out
+
+
+@pytest.fixture
+def toy_with_a_choice():
+    """A declared optimiser with a Choice, removed from the registry afterwards."""
+
+    @declare(
+        Hyperparameter("learning_rate", Number(fromax.NONNEGATIVE), "the step size"),
+        Hyperparameter("mode", Choice(("fast", "exact")), "how to step"),
+        summary="a toy for the command line's tests",
+    )
+    def toy(learning_rate=0.1, mode="exact"):
+        return fromax.sgd(learning_rate)
+
+    yield toy
+    del _registry._REGISTRY["toy"]
 
 
 def test_demo_runs_quickly(tmp_path, capsys):
@@ -180,6 +243,32 @@ def test_demo_runs_quickly(tmp_path, capsys):
         (["train", "--devices", "3", "--batch-size", "64"], "must be a multiple of devices"),
         (["train", "--resume", "nowhere"], "--resume nowhere: no run.json"),
         (["sweep", "--learning-rate", "fast"], "--learning-rate: expected values like"),
+        (
+            ["train", "--optimizer", "nero", "--hyper", "neuron_axis=1.5"],
+            "--hyper neuron_axis: expected an integer, got '1.5'",
+        ),
+        (
+            ["train", "--optimizer", "nero", "--hyper", "neuron_axis=5", "--steps", "2"],
+            "neuron_axis=5 is out of range for a parameter of shape",
+        ),
+        (
+            ["train", "--optimizer", "rmsprop", "--learning-rate", "0.1", "--hyper", "centered=1"],
+            "--hyper centered: expected true or false, got '1'",
+        ),
+        (
+            ["train", "--optimizer", "adafactor", "--hyper", "decay_offset=-1"],
+            "adafactor's decay_offset must be an integer >= 0, got -1",
+        ),
+        (
+            ["train", "--optimizer", "adamw", "--learning-rate", "0.1", "--hyper", "mask=x"],
+            "--hyper mask cannot be set from the command line; use the Python API",
+        ),
+        (
+            ["train", "--optimizer", "adam", "--learning-rate", "0.1", "--hyper", "b1=none"],
+            "--hyper b1 cannot be none; it takes a finite number >= 0 and < 1, or a schedule",
+        ),
+        (["train", "--optimizer", "adam"], "adam needs learning_rate: pass --learning-rate"),
+        (["train", "--optimizer", "clip"], "unknown optimizer 'clip'; choose one of: fromage"),
         (
             [
                 "compare",
@@ -207,6 +296,15 @@ def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, tmp_path):
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
+
+
+def test_a_bad_choice_lists_the_choices(toy_with_a_choice, capsys, tmp_path):
+    argv = ["train", "--optimizer", "toy", "--hyper", "mode=quick", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["fromax train: error: --hyper mode must be one of 'fast', 'exact', got 'quick'"]
+    config = RunConfig.make(optimizer="toy", hyper={"mode": "fast"})
+    assert config.hyper_kwargs() == {"mode": "fast"}
 
 
 def test_non_positive_steps_exit_2(capsys):

@@ -59,4 +59,6 @@ def test_python_dash_m_fromax():
         timeout=120,
         check=True,
     )
-    assert result.stdout.startswith("fromage(learning_rate=0.01, p_bound=None)")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("fromage: Fromage: ")
+    assert lines[1].startswith("  learning_rate=0.01: ") and lines[2].startswith("  p_bound=None: ")

@@ -124,8 +124,8 @@ RMSPROP = Entry(
         ({"decay": 2.0}, ValueError, "rmsprop's decay must be"),
         ({"eps": -1.0}, ValueError, "rmsprop's eps must be"),
         ({"momentum": None}, ValueError, "rmsprop's nesterov=True needs a momentum"),
-        ({"initial_scale": -1.0}, ValueError, "initial_scale must be a number >= 0"),
-        ({"initial_scale": "0"}, TypeError, "initial_scale"),
+        ({"initial_scale": -1.0}, ValueError, "initial_scale must be a finite number >= 0"),
+        ({"initial_scale": "0"}, TypeError, "initial_scale must be a Python number"),
     ),
     reference_init=ref.rmsprop_init,
     reference_step=functools.partial(ref.rmsprop_step, centered=True, nesterov=True),
@@ -153,7 +153,7 @@ ADAGRAD = Entry(
         (
             {"initial_accumulator_value": -0.1},
             ValueError,
-            "initial_accumulator_value must be a number >= 0",
+            "initial_accumulator_value must be a finite number >= 0",
         ),
     ),
     reference_init=ref.adagrad_init,
@@ -231,7 +231,7 @@ SCHEDULE_FREE_SGD = Entry(
     convergence_thresholds={"rosenbrock": 2.0},
     invalid=(
         ({"b1": 0.0}, ValueError, "schedule_free_sgd's b1 must be"),
-        ({"warmup_steps": 0}, ValueError, "warmup_steps must be None"),
+        ({"warmup_steps": 0}, ValueError, "warmup_steps must be an integer >= 1, got 0"),
     ),
     reference_init=ref.schedule_free_init,
     reference_step=functools.partial(ref.schedule_free_step, adam=False),
@@ -258,7 +258,7 @@ SCHEDULE_FREE_ADAMW = Entry(
     },
     options={"warmup_steps": None},
     invalid=(
-        ({"warmup_steps": 2.5}, TypeError, "warmup_steps must be None"),
+        ({"warmup_steps": 2.5}, TypeError, "warmup_steps must be an integer >= 1, got 2.5"),
         ({"b2": 1.0}, ValueError, "schedule_free_adamw's b2 must be"),
     ),
     reference_init=ref.schedule_free_init,

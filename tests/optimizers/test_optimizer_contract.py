@@ -9,7 +9,6 @@ dtypes, a stable state, and clear errors for bad arguments.
 from __future__ import annotations
 
 import functools
-import inspect
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +17,7 @@ import pytest
 
 import fromax
 from fromax import schedules
+from fromax._core._registry import spec
 from optimizer_registry import all_entries
 
 ENTRIES = all_entries()
@@ -82,14 +82,15 @@ def test_exact_against_float64_reference_under_schedules(entry):
         np.testing.assert_allclose(g, e, rtol=entry.rtol, atol=entry.rtol * np.abs(e).max())
 
 
-def _numeric_parameters(entry):
-    signature = inspect.signature(entry.make)
-    return [n for n in signature.parameters if n not in entry.options]
-
-
 @pytest.mark.parametrize("entry", ENTRIES, ids=repr)
 def test_registry_lists_every_numeric_hyperparameter(entry):
-    assert sorted(_numeric_parameters(entry)) == sorted(entry.hyperparams)
+    # The declaration says which arguments are schedulable numbers: the entry gives a test
+    # value for each of them, and sets every static one (flags, integers, masks) in options.
+    declaration = spec(entry.name)
+    assert entry.make is declaration.constructor
+    assert sorted(h.name for h in declaration.schedulable) == sorted(entry.hyperparams)
+    static = [h.name for h in declaration.hyperparameters if not h.kind.schedulable]
+    assert sorted(static) == sorted(entry.options)
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=repr)
@@ -312,11 +313,10 @@ PROBLEMS = {
 
 
 def _defaults(entry):
-    signature = inspect.signature(entry.make).parameters
     return {
-        name: p.default
-        for name, p in signature.items()
-        if p.default is not inspect.Parameter.empty and name != "learning_rate"
+        h.name: h.default
+        for h in spec(entry.name).hyperparameters
+        if not h.required and h.name != "learning_rate"
     }
 
 

@@ -231,10 +231,12 @@ def test_accumulate_gradients_applies_the_mean_every_k_steps(every_k):
 
 
 def test_accumulate_gradients_refuses_bad_k():
-    with pytest.raises(ValueError, match="every_k must be an int >= 1"):
+    with pytest.raises(ValueError, match="every_k must be an integer >= 1, got 0"):
         fromax.accumulate_gradients(fromax.sgd(0.1), 0)
-    with pytest.raises(TypeError, match="every_k must be a Python int"):
+    with pytest.raises(TypeError, match=r"every_k must be an integer >= 1, got 2\.5"):
         fromax.accumulate_gradients(fromax.sgd(0.1), 2.5)
+    with pytest.raises(TypeError, match="every_k must be an integer >= 1, got True"):
+        fromax.accumulate_gradients(fromax.sgd(0.1), True)
 
 
 def test_trace_and_learning_rate_follow_schedules_exactly():

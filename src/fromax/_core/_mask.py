@@ -14,27 +14,26 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["check_mask", "check_option", "resolve_mask"]
+from fromax._core._registry import Tree
+
+__all__ = ["MASK", "check_mask", "resolve_mask"]
 
 
-def check_option(value: Any, name: str, owner: str) -> bool:
-    """``value`` if it is a bool; otherwise a TypeError naming ``owner``'s ``name``."""
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{owner}'s {name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def check_mask(mask: Any, name: str, owner: str) -> None:
-    """Raises TypeError unless ``mask`` is None, a callable or a pytree of bools."""
+def check_mask(mask: Any, where: str) -> None:
+    """A TypeError naming ``where`` unless ``mask`` is None, a callable or a pytree of bools."""
     if mask is None or callable(mask):
         return
     leaves = jax.tree.leaves(mask)
     bad = [leaf for leaf in leaves if not isinstance(leaf, bool | np.bool_)]
     if bad:
         raise TypeError(
-            f"{owner}'s {name} must be a pytree of Python bools (True: apply) or a callable "
+            f"{where} must be a pytree of Python bools (True: apply) or a callable "
             f"params -> such a pytree, got a leaf {bad[0]!r} of type {type(bad[0]).__name__}"
         )
+
+
+# The kind every mask argument is declared with (see _registry.declare).
+MASK = Tree("a pytree of bools like the parameters, or a callable params -> bools", check_mask)
 
 
 def _is_none(x: Any) -> bool:
@@ -63,7 +62,7 @@ def resolve_mask(mask: Any, tree: Any, name: str, owner: str) -> Any:
         mask = True
     if callable(mask):
         mask = mask(tree)
-        check_mask(mask, f"{name} (as returned by the callable)", owner)
+        check_mask(mask, f"{owner}'s {name} (as returned by the callable)")
 
     def broadcast(flag: Any, subtree: Any) -> Any:
         return jax.tree.map(

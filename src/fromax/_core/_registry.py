@@ -12,10 +12,10 @@ the default comes from the signature). From that one declaration come:
 - the test suite's and the benchmark suite's lists of optimisers, and the
   README's table.
 
-Kinds: :class:`Number` (schedulable, with bounds), :class:`Integer`,
-:class:`Flag`, :class:`Choice` and :class:`Tree` (static). A kind is a small
-class with ``check``, ``parse`` and ``describe``; an optimiser may define its
-own.
+Kinds: :class:`Number` (schedulable, with bounds), :class:`Real` (a static
+number, used once), :class:`Integer`, :class:`Flag`, :class:`Choice` and
+:class:`Tree` (static). A kind is a small class with ``check``, ``parse`` and
+``describe``; an optimiser may define its own.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from fromax._core._bounds import Bounds
+from fromax.schedules import from_spec
 
 __all__ = [
     "Choice",
@@ -39,9 +40,11 @@ __all__ = [
     "Kind",
     "Number",
     "OptimizerSpec",
+    "Real",
     "Tree",
     "declare",
     "declared",
+    "parse_hyperparameters",
     "schedulable",
     "spec",
 ]
@@ -83,25 +86,56 @@ class Number(Kind):
     def check(self, value: Any, where: str) -> None:
         if isinstance(value, bool | np.bool_ | str | bytes):
             raise TypeError(
-                f"{where} must be {self.describe()} or a schedule, got {value!r} of type "
-                f"{type(value).__name__}"
+                f"{where} must be a number, a JAX scalar or a schedule (a constant: "
+                f"{self.bounds.describe()}), got {value!r} of type {type(value).__name__}"
             )
 
     def parse(self, text: str, where: str) -> Any:
-        from fromax.schedules import from_spec
-
         try:
             return from_spec(text)
         except (ValueError, TypeError) as error:
             raise ValueError(f"{where}: {error}") from None
 
     def describe(self) -> str:
-        return self.bounds.describe()
+        return f"{self.bounds.describe()}, or a schedule"
+
+
+@dataclasses.dataclass(frozen=True)
+class Real(Kind):
+    """A static number within ``bounds``, used once when the transformation is built.
+
+    An initial value of a state (RMSprop's ``initial_scale``) is one: it is
+    not a hyperparameter of any step, so it cannot be scheduled.
+    """
+
+    bounds: Bounds
+
+    def check(self, value: Any, where: str) -> None:
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+            raise TypeError(
+                f"{where} must be a Python number (it is used once, at init): "
+                f"{self.bounds.describe()}, got {value!r} of type {type(value).__name__}"
+            )
+        if not self.bounds.admits(float(value)):
+            raise ValueError(f"{where} must be {self.bounds.describe()}, got {value!r}")
+
+    def parse(self, text: str, where: str) -> float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            raise ValueError(f"{where}: expected a number, got {text!r}") from None
+
+    def describe(self) -> str:
+        return f"{self.bounds.describe()}, not schedulable"
 
 
 @dataclasses.dataclass(frozen=True)
 class Integer(Kind):
-    """A static integer (a step count, an axis), within ``[minimum, maximum]``."""
+    """A static integer (a step count, an axis), within ``[minimum, maximum]``.
+
+    ``Integer(minimum=-INT32_MAX)`` is any integer (an axis, which may be
+    negative).
+    """
 
     minimum: int = 0
     maximum: int = INT32_MAX
@@ -109,8 +143,7 @@ class Integer(Kind):
     def check(self, value: Any, where: str) -> None:
         if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
             raise TypeError(
-                f"{where} must be an integer ({self.describe()}), got {value!r} of type "
-                f"{type(value).__name__}"
+                f"{where} must be {self.describe()}, got {value!r} of type {type(value).__name__}"
             )
         if not self.minimum <= int(value) <= self.maximum:
             raise ValueError(f"{where} must be {self.describe()}, got {int(value)}")
@@ -122,6 +155,8 @@ class Integer(Kind):
             raise ValueError(f"{where}: expected an integer, got {text!r}") from None
 
     def describe(self) -> str:
+        if self.maximum >= INT32_MAX and self.minimum <= -INT32_MAX:
+            return "an integer"
         if self.maximum >= INT32_MAX:
             return f"an integer >= {self.minimum}"
         return f"an integer from {self.minimum} to {self.maximum}"
@@ -188,6 +223,8 @@ class Hyperparameter:
         kind: what it takes (:class:`Number`, :class:`Integer`, ...).
         doc: one line: what it is.
         optional: whether None is accepted (and means "off").
+        none_means: what None stands for, where ``optional`` ("off"; a
+            mask's None is "every leaf").
         default: filled in by :func:`declare` from the signature
             (``inspect.Parameter.empty`` where there is none).
     """
@@ -196,6 +233,7 @@ class Hyperparameter:
     kind: Kind
     doc: str
     optional: bool = False
+    none_means: str = "off"
     default: Any = _NO_DEFAULT
 
     @property
@@ -212,14 +250,17 @@ class Hyperparameter:
 
     def parse(self, text: str) -> Any:
         """The value of ``--hyper name=text`` (``none`` for an optional one)."""
-        if self.optional and text.strip().lower() == "none":
-            return None
-        return self.kind.parse(text, f"--hyper {self.name}")
+        where = f"--hyper {self.name}"
+        if text.strip().lower() == "none":
+            if self.optional:
+                return None
+            raise ValueError(f"{where} cannot be none; it takes {self.kind.describe()}")
+        return self.kind.parse(text, where)
 
     def describe(self) -> str:
-        """``b1=0.9: the first moment's decay (a finite number >= 0 and < 1)``."""
+        """``b1=0.9: the first moment's decay (a finite number >= 0 and < 1, or a schedule)``."""
         default = "required" if self.required else repr(self.default)
-        admits = self.kind.describe() + (", or None (off)" if self.optional else "")
+        admits = self.kind.describe() + (f"; None: {self.none_means}" if self.optional else "")
         return f"{self.name}={default}: {self.doc} ({admits})"
 
 
@@ -250,6 +291,9 @@ class OptimizerSpec:
         known = ", ".join(h.name for h in self.hyperparameters) or "none"
         raise KeyError(f"{self.name} has no hyperparameter {name!r}; it has: {known}")
 
+    def __contains__(self, name: object) -> bool:
+        return any(h.name == name for h in self.hyperparameters)
+
     @property
     def schedulable(self) -> tuple[Hyperparameter, ...]:
         return tuple(h for h in self.hyperparameters if h.kind.schedulable)
@@ -261,7 +305,9 @@ _ROLES = ("optimizer", "transform")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def declare(*hyperparameters: Hyperparameter, summary: str, role: str = "optimizer"):
+def declare(
+    *hyperparameters: Hyperparameter, summary: str, role: str = "optimizer"
+) -> Callable[[F], F]:
     """Declares a constructor's hyperparameters and checks its arguments with them.
 
     Every argument of the constructor must be declared, in signature order;
@@ -358,6 +404,29 @@ def schedulable(owner: str, **values: Any) -> dict[str, tuple[Any, Bounds]]:
 
 
 def parse_hyperparameters(owner: str, texts: Mapping[str, str]) -> dict[str, Any]:
-    """Command-line ``--hyper`` texts, parsed by each hyperparameter's kind."""
+    """Command-line ``--hyper name=text`` texts, parsed by each hyperparameter's kind.
+
+    Integers are read as integers, flags only as ``true`` or ``false``,
+    choices by name, numbers as a number or a schedule spec, and ``none``
+    only for an optional hyperparameter. Every error is a one-line
+    ValueError naming the hyperparameter and what it admits; an unknown name
+    lists the known ones.
+
+    Example:
+        >>> import fromax
+        >>> from fromax._core._registry import parse_hyperparameters
+        >>> parse_hyperparameters("nero", {"neuron_axis": "-1", "constraints": "false"})
+        {'neuron_axis': -1, 'constraints': False}
+        >>> parse_hyperparameters("nero", {"axis": "-1"})
+        Traceback (most recent call last):
+        ...
+        ValueError: nero has no hyperparameter 'axis'; it has: learning_rate, beta, ...
+    """
     declaration = spec(owner)
+    names = [h.name for h in declaration.hyperparameters]
+    for name in texts:
+        if name not in names:
+            raise ValueError(
+                f"{owner} has no hyperparameter {name!r}; it has: {', '.join(names) or 'none'}"
+            )
     return {name: declaration[name].parse(text) for name, text in texts.items()}

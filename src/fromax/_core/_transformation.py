@@ -6,9 +6,16 @@ import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from fromax._core._registry import Tree
 from fromax._core._tree import compute_dtype, map_arrays
 
-__all__ = ["GradientTransformation", "apply_updates", "chain"]
+__all__ = [
+    "TRANSFORMATION",
+    "GradientTransformation",
+    "apply_updates",
+    "chain",
+    "check_transformation",
+]
 
 
 class GradientTransformation(NamedTuple):
@@ -31,6 +38,26 @@ class GradientTransformation(NamedTuple):
 
     init: Callable[[Any], Any]
     update: Callable[..., tuple[Any, Any]]
+
+
+def check_transformation(value: Any, where: str) -> None:
+    """Raises TypeError naming ``where`` unless ``value`` has callable ``init`` and ``update``.
+
+    fromax's transformations and optax's (or anyone's) pass: the contract is
+    the two functions, not the class.
+    """
+    if not (callable(getattr(value, "init", None)) and callable(getattr(value, "update", None))):
+        raise TypeError(
+            f"{where} must be a gradient transformation (with init and update), "
+            f"got {type(value).__name__}"
+        )
+
+
+# The kind every wrapper's inner transformation is declared with (see _registry.declare).
+TRANSFORMATION = Tree(
+    "a gradient transformation, fromax's or optax's (with init and update)",
+    check_transformation,
+)
 
 
 def _accepts_extra_args(update: Callable[..., Any]) -> bool:
@@ -65,11 +92,7 @@ def chain(*transforms: Any) -> GradientTransformation:
         {'learning_rate': Array(0., dtype=float32)}
     """
     for i, t in enumerate(transforms):
-        if not (callable(getattr(t, "init", None)) and callable(getattr(t, "update", None))):
-            raise TypeError(
-                f"chain's argument {i} must be a gradient transformation (with init and "
-                f"update), got {type(t).__name__}"
-            )
+        check_transformation(t, f"chain's argument {i}")
     takes_extra = tuple(_accepts_extra_args(t.update) for t in transforms)
 
     def init(params: Any) -> tuple[Any, ...]:

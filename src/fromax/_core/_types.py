@@ -8,7 +8,7 @@ Pytrees cannot be typed precisely in Python's type system, so ``Params``,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import jax
 import numpy as np
@@ -21,6 +21,7 @@ __all__ = [
     "Params",
     "PyTree",
     "ScalarOrSchedule",
+    "TransformationLike",
     "Updates",
 ]
 
@@ -44,3 +45,17 @@ ScalarOrSchedule: TypeAlias = (
 Mask: TypeAlias = Any
 """A pytree of Python bools shaped like the parameters (or a prefix), or a
 callable ``params -> such a pytree``; None for every leaf."""
+
+
+class TransformationLike(Protocol):
+    """Anything with ``init`` and ``update``: fromax's ``GradientTransformation`` or optax's.
+
+    What a wrapper (``masked``, ``skip_nonfinite``, ``accumulate_gradients``)
+    takes as its inner transformation.
+    """
+
+    @property
+    def init(self) -> Callable[..., Any]: ...
+
+    @property
+    def update(self) -> Callable[..., Any]: ...

@@ -122,7 +122,7 @@ def _sweep(args: argparse.Namespace) -> int:
 def _optimizers(args: argparse.Namespace) -> int:
     from fromax.lab._commands import optimizers_command
 
-    optimizers_command(sys.stdout)
+    optimizers_command(sys.stdout, markdown=args.markdown)
     return 0
 
 
@@ -179,6 +179,9 @@ def _parser() -> argparse.ArgumentParser:
     sweep.set_defaults(run=_sweep, devices=1)
 
     listing = commands.add_parser("optimizers", help="list optimizers with their hyperparameters")
+    listing.add_argument(
+        "--markdown", action="store_true", help="print the README's table of optimizers instead"
+    )
     listing.set_defaults(run=_optimizers)
 
     demo = commands.add_parser("demo", help="compare Fromage (constant, warm-up + cosine) and Adam")

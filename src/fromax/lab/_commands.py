@@ -13,9 +13,9 @@ import jax
 import numpy as np
 
 from fromax._checkpoint import load_checkpoint_metadata, restore_checkpoint, save_checkpoint
-from fromax.lab import _catalogue
 from fromax.lab._data import load_dataset
 from fromax.lab._models import MODELS
+from fromax.lab._optimizers import build, listing, markdown_table, optimizer_spec, parse_hyper
 from fromax.lab._plots import PlotUnavailable, compare_figure, sweep_figure, training_figure
 from fromax.lab._progress import Progress
 from fromax.lab._train import Run, evaluate, init_run, sweep, train
@@ -27,24 +27,6 @@ RUN_CONFIG = "run.json"
 METRICS = "metrics.jsonl"
 
 
-def parse_spec(text: str, argument: str) -> Any:
-    """A number or a schedule spec (``warmup_cosine_decay(...)``) for ``argument``."""
-    from fromax.schedules import from_spec
-
-    try:
-        return from_spec(text)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{argument}: {error}") from None
-
-
-def _parse_option(name: str, text: str, default: Any) -> Any:
-    if isinstance(default, bool):
-        if text.lower() not in ("true", "false"):
-            raise ValueError(f"--hyper {name}: expected true or false, got {text!r}")
-        return text.lower() == "true"
-    return parse_spec(text, f"--hyper {name}")
-
-
 class RunConfig(dict):
     """The arguments of one training run, as JSON (saved as run.json to resume)."""
 
@@ -53,28 +35,12 @@ class RunConfig(dict):
         return cls(fields)
 
     def hyper_kwargs(self) -> dict[str, Any]:
-        """The ``--hyper`` options, parsed, each name checked against the optimiser's."""
-        name = self["optimizer"]
-        defaults = _catalogue.hyperparameters(name)
-        kwargs: dict[str, Any] = {}
-        for key, text in self["hyper"].items():
-            if key not in defaults:
-                raise ValueError(
-                    f"{name} has no hyperparameter {key!r}; its hyperparameters are: "
-                    f"{', '.join(defaults)}"
-                )
-            kwargs[key] = _parse_option(key, text, defaults[key])
-        return kwargs
+        """The ``--hyper`` options, each parsed by the kind its optimiser declares."""
+        return parse_hyper(self["optimizer"], self["hyper"])
 
     def optimizer(self) -> Any:
         """Builds the optimiser, checking every hyperparameter name first."""
-        name = self["optimizer"]
-        kwargs = self.hyper_kwargs()
-        if self.get("learning_rate") is not None:
-            if "learning_rate" not in _catalogue.hyperparameters(name):
-                raise ValueError(f"{name} has no learning_rate")
-            kwargs["learning_rate"] = parse_spec(self["learning_rate"], "--learning-rate")
-        return _catalogue.optimizer(name)(**kwargs)
+        return build(self["optimizer"], self.hyper_kwargs(), self.get("learning_rate"))
 
     def label(self) -> str:
         """``fromage lr=0.01``; a schedule shows by its name: ``fromage lr=warmup_cosine_decay``."""
@@ -320,11 +286,11 @@ def sweep_command(
         raise ValueError("--learning-rate: a learning rate must be >= 0")
     model, data = _load(config)
     name = config["optimizer"]
-    if "learning_rate" not in _catalogue.hyperparameters(name):
+    if "learning_rate" not in optimizer_spec(name):
         raise ValueError(f"{name} has no learning_rate to sweep")
     kwargs = config.hyper_kwargs()  # parsed and checked once, before compiling
-    constructor = _catalogue.optimizer(name)
-    constructor(learning_rate=float(values[0]), **kwargs)  # checks the values too
+    constructor = optimizer_spec(name).constructor
+    build(name, {**kwargs, "learning_rate": float(values[0])})  # checks the values too
     traces = []
 
     def make(value: jax.Array):
@@ -371,8 +337,9 @@ def sweep_command(
     return summary
 
 
-def optimizers_command(out: TextIO) -> None:
-    """``fromax optimizers``: every optimiser with its hyperparameters and defaults."""
-    for name in _catalogue.optimizers():
-        parts = [f"{k}={v!r}" for k, v in _catalogue.hyperparameters(name).items()]
-        out.write(f"{name}({', '.join(parts)})\n")
+def optimizers_command(out: TextIO, *, markdown: bool = False) -> None:
+    """``fromax optimizers``: every declared optimiser, its summary and hyperparameters.
+
+    With ``markdown``, the README's table instead (``fromax optimizers --markdown``).
+    """
+    out.write(markdown_table() if markdown else listing())

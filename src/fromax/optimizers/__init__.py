@@ -4,30 +4,28 @@ Their public names are exported flat from ``fromax`` (``fromax.adam``), and
 from here.
 """
 
-from fromax.optimizers._adafactor import AdafactorState, adafactor
-from fromax.optimizers._adagrad import AdagradState, adagrad
-from fromax.optimizers._adam import (
-    AdamState,
-    adam,
-    adam_direction,
-    adamw,
-    bias_correction,
-    nadam,
-    scale_by_adam,
-)
+# isort: off
+# The order of these imports is the order in which the optimisers are declared
+# (_core/_registry.py), which is the order `fromax optimizers` and the README list
+# them in: Fromage's family, then the standard ones.
 from fromax.optimizers._fromage import FromageState, fromage, fromage_update
-from fromax.optimizers._lion import LionState, lion
-from fromax.optimizers._madam import MadamState, madam
 from fromax.optimizers._nero import NeroState, nero, nero_project
+from fromax.optimizers._madam import MadamState, madam
+from fromax.optimizers._trust_ratio import LarsState, lamb, lars, scale_by_trust_ratio, trust_ratio
+from fromax.optimizers._sgd import SgdState, sgd
+from fromax.optimizers._adam_direction import AdamState, adam_direction, bias_correction
+from fromax.optimizers._adam import adam, adamw, nadam, scale_by_adam
+from fromax.optimizers._lion import LionState, lion
 from fromax.optimizers._rmsprop import RMSpropState, rmsprop
+from fromax.optimizers._adagrad import AdagradState, adagrad
+from fromax.optimizers._adafactor import AdafactorState, adafactor
 from fromax.optimizers._schedule_free import (
     ScheduleFreeState,
     schedule_free_adamw,
     schedule_free_eval_params,
     schedule_free_sgd,
 )
-from fromax.optimizers._sgd import SgdState, sgd
-from fromax.optimizers._trust_ratio import LarsState, lamb, lars, scale_by_trust_ratio, trust_ratio
+# isort: on
 
 __all__ = [
     "AdafactorState",

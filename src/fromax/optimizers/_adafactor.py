@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numbers
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -11,8 +10,10 @@ import numpy as np
 
 from fromax._core._bounds import NONNEGATIVE, POSITIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._registry import Flag, Hyperparameter, Integer, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["AdafactorState", "adafactor"]
 
@@ -37,10 +38,10 @@ class AdafactorState(NamedTuple):
         'AdafactorState'
     """
 
-    row_moments: Any
-    column_moments: Any
-    moments: Any
-    momentum: Any
+    row_moments: PyTree
+    column_moments: PyTree
+    moments: PyTree
+    momentum: PyTree
 
 
 def _factored_axes(shape: tuple[int, ...], factored: bool, min_size: int):
@@ -108,22 +109,51 @@ def _adafactor_update(
     return (-u).astype(grad.dtype), new_row, new_column, new_full, new_buffer
 
 
-def _check_count(value: Any, name: str, minimum: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"adafactor's {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
+@declare(
+    Hyperparameter(
+        "learning_rate",
+        Number(NONNEGATIVE),
+        "the step size",
+        optional=True,
+        none_means="no step size",
+    ),
+    Hyperparameter(
+        "min_dim_size_to_factor",
+        Integer(minimum=1),
+        "factor a tensor whose second largest axis has at least this size",
+    ),
+    Hyperparameter("decay_rate", Number(NONNEGATIVE), "c in beta2 = 1 - t**(-c)"),
+    Hyperparameter("decay_offset", Integer(minimum=0), "the update count at which t restarts"),
+    Hyperparameter(
+        "multiply_by_parameter_scale", Flag(), "scale the step by the tensor's RMS (relative)"
+    ),
+    Hyperparameter(
+        "clipping_threshold", Number(POSITIVE), "the largest RMS of an update", optional=True
+    ),
+    Hyperparameter("momentum", Number(UNIT_INTERVAL), "the updates' average decay", optional=True),
+    Hyperparameter(
+        "weight_decay_rate",
+        Number(NONNEGATIVE),
+        "decay, not times the learning rate",
+        optional=True,
+    ),
+    Hyperparameter("eps", Number(NONNEGATIVE), "added to g**2"),
+    Hyperparameter("factored", Flag(), "whether to factor the second moments at all"),
+    summary=(
+        "Adafactor: factored second moments for matrices, update clipping, steps relative to "
+        "the parameter scale (Shazeer & Stern, ICML 2018, arXiv 1804.04235)"
+    ),
+)
 def adafactor(
-    learning_rate: Any = None,
+    learning_rate: ScalarOrSchedule | None = None,
     min_dim_size_to_factor: int = 128,
-    decay_rate: Any = 0.8,
+    decay_rate: ScalarOrSchedule = 0.8,
     decay_offset: int = 0,
     multiply_by_parameter_scale: bool = True,
-    clipping_threshold: Any = 1.0,
-    momentum: Any = None,
-    weight_decay_rate: Any = None,
-    eps: Any = 1e-30,
+    clipping_threshold: ScalarOrSchedule | None = 1.0,
+    momentum: ScalarOrSchedule | None = None,
+    weight_decay_rate: ScalarOrSchedule | None = None,
+    eps: ScalarOrSchedule = 1e-30,
     factored: bool = True,
 ) -> GradientTransformation:
     """Adafactor: Adam-like steps from factored second moments, clipped and relative.
@@ -192,15 +222,15 @@ def adafactor(
         Shazeer and Stern, Adafactor: adaptive learning rates with sublinear
         memory cost, ICML 2018 (arXiv 1804.04235).
     """
-    min_size = _check_count(min_dim_size_to_factor, "min_dim_size_to_factor", 1)
-    offset = _check_count(decay_offset, "decay_offset", 0)
+    min_size = int(min_dim_size_to_factor)
+    offset = int(decay_offset)
     factored = bool(factored)
     scale_by_param = bool(multiply_by_parameter_scale)
 
     def axes_of(p: jax.Array):
         return _factored_axes(tuple(p.shape), factored, min_size)
 
-    def init(params: Any) -> AdafactorState:
+    def init(params: Params) -> AdafactorState:
         def zeros(p, shape):
             return jnp.zeros(shape, compute_dtype(p.dtype))
 
@@ -227,7 +257,9 @@ def adafactor(
             ),
         )
 
-    def update(updates: Any, state: AdafactorState, params: Any, hyper: dict[str, jax.Array], step):
+    def update(
+        updates: Updates, state: AdafactorState, params: Params, hyper: dict[str, jax.Array], step
+    ):
         uses_params = scale_by_param or weight_decay_rate is not None
         per_tensor = [state.row_moments, state.column_moments, state.moments]
         names = ["updates", "params", "state.row_moments", "state.column_moments", "state.moments"]
@@ -258,14 +290,15 @@ def adafactor(
 
     return scheduled_transformation(
         "adafactor",
-        {
-            "learning_rate": (learning_rate, NONNEGATIVE),
-            "decay_rate": (decay_rate, NONNEGATIVE),
-            "clipping_threshold": (clipping_threshold, POSITIVE),
-            "momentum": (momentum, UNIT_INTERVAL),
-            "weight_decay_rate": (weight_decay_rate, NONNEGATIVE),
-            "eps": (eps, NONNEGATIVE),
-        },
+        schedulable(
+            "adafactor",
+            learning_rate=learning_rate,
+            decay_rate=decay_rate,
+            clipping_threshold=clipping_threshold,
+            momentum=momentum,
+            weight_decay_rate=weight_decay_rate,
+            eps=eps,
+        ),
         init,
         update,
         needs_params=scale_by_param or weight_decay_rate is not None,

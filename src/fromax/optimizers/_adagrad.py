@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import numbers
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._registry import Hyperparameter, Number, Real, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["AdagradState", "adagrad"]
 
@@ -29,7 +30,7 @@ class AdagradState(NamedTuple):
         'AdagradState'
     """
 
-    sum_of_squares: Any
+    sum_of_squares: PyTree
 
 
 def _adagrad_update(grad, total, lr, eps):
@@ -40,8 +41,21 @@ def _adagrad_update(grad, total, lr, eps):
     return (-lr * scale * g).astype(grad.dtype), new_total
 
 
+@declare(
+    Hyperparameter("learning_rate", Number(NONNEGATIVE), "lr, the step size"),
+    Hyperparameter(
+        "initial_accumulator_value", Real(NONNEGATIVE), "the sum of squares' initial value"
+    ),
+    Hyperparameter("eps", Number(NONNEGATIVE), "added inside the square root"),
+    summary=(
+        "Adagrad: per-coordinate steps over the root of the summed squared gradients "
+        "(Duchi et al., JMLR 2011)"
+    ),
+)
 def adagrad(
-    learning_rate: Any, initial_accumulator_value: float = 0.1, eps: Any = 1e-7
+    learning_rate: ScalarOrSchedule,
+    initial_accumulator_value: float = 0.1,
+    eps: ScalarOrSchedule = 1e-7,
 ) -> GradientTransformation:
     """Adagrad: each coordinate's step divided by the root of its summed squared gradients.
 
@@ -79,20 +93,8 @@ def adagrad(
         Duchi, Hazan, Singer, Adaptive subgradient methods for online
         learning and stochastic optimization, JMLR 12, 2011.
     """
-    if not isinstance(initial_accumulator_value, numbers.Real) or isinstance(
-        initial_accumulator_value, bool
-    ):
-        raise TypeError(
-            "adagrad's initial_accumulator_value must be a number (it is used once, at "
-            f"init), got {type(initial_accumulator_value).__name__}"
-        )
-    if not initial_accumulator_value >= 0:
-        raise ValueError(
-            f"adagrad's initial_accumulator_value must be a number >= 0, got "
-            f"{initial_accumulator_value}"
-        )
 
-    def init(params: Any) -> AdagradState:
+    def init(params: Params) -> AdagradState:
         return AdagradState(
             map_arrays(
                 lambda p: jnp.full(p.shape, initial_accumulator_value, compute_dtype(p.dtype)),
@@ -101,7 +103,9 @@ def adagrad(
             )
         )
 
-    def update(updates: Any, state: AdagradState, params: Any, hyper: dict[str, jax.Array], step):
+    def update(
+        updates: Updates, state: AdagradState, params: Params, hyper: dict[str, jax.Array], step
+    ):
         del params, step
         lr, eps_t = hyper["learning_rate"], hyper["eps"]
         new, total = map_arrays(
@@ -115,7 +119,7 @@ def adagrad(
 
     return scheduled_transformation(
         "adagrad",
-        {"learning_rate": (learning_rate, NONNEGATIVE), "eps": (eps, NONNEGATIVE)},
+        schedulable("adagrad", learning_rate=learning_rate, eps=eps),
         init,
         update,
     )

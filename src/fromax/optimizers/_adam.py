@@ -1,185 +1,43 @@
 """Adam and its family: ``scale_by_adam``, ``adam``, ``adamw``, ``nadam``.
 
 Each is one transformation (one step counter, one flat state); the per-array
-maths is written once, in :func:`adam_direction`.
+maths is written once, in :func:`~fromax.adam_direction` (``_adam_direction.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 import jax
-import jax.numpy as jnp
 
-from fromax._core._bounds import DECAY_RATE, NONNEGATIVE
+from fromax._core._bounds import NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
-from fromax._core._mask import check_mask, check_option, resolve_mask
+from fromax._core._mask import MASK, resolve_mask
+from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import Mask, ScalarOrSchedule
+from fromax.optimizers._adam_direction import (
+    ADAM_MOMENTS,
+    AdamState,
+    _direction,
+    _step_scalars,
+)
 from fromax.transforms._building_blocks import zeros_in_compute_dtype
 
-__all__ = [
-    "AdamState",
-    "adam",
-    "adam_direction",
-    "adamw",
-    "bias_correction",
-    "nadam",
-    "scale_by_adam",
-]
+__all__ = ["adam", "adamw", "nadam", "scale_by_adam"]
 
-
-class AdamState(NamedTuple):
-    """The state of Adam and its family.
-
-    Attributes:
-        mu: the first moment, a pytree like the parameters in float32 (or wider).
-        nu: the second moment, likewise.
-
-    Example:
-        >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.adam(1e-3).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'AdamState'
-    """
-
-    mu: Any
-    nu: Any
-
-
-def bias_correction(beta: jax.Array, t: jax.Array) -> jax.Array:
-    """``1 - beta**t`` without float32 cancellation: ``-expm1(t * log1p(beta - 1))``.
-
-    With beta = 0.999 at t = 1, ``1 - beta**t`` in float32 can be off by
-    6e-5 relative (``beta**t`` rounds to within an ulp of 1); this form is
-    accurate to a few ulps of the result.
-
-    Example:
-        >>> import jax.numpy as jnp, fromax
-        >>> float(fromax.bias_correction(jnp.float32(0.5), jnp.float32(2.0)))
-        0.75
-    """
-    beta = jnp.asarray(beta, jnp.float32)
-    return -jnp.expm1(t * jnp.log1p(beta - 1))
-
-
-def adam_direction(
-    grad: jax.Array,
-    mu: jax.Array,
-    nu: jax.Array,
-    b1: jax.Array,
-    b2: jax.Array,
-    eps: jax.Array,
-    eps_root: jax.Array,
-    step: jax.Array,
-    nesterov: bool = False,
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Adam's direction for one array, and its new moments.
-
-    With g the gradient and t = step + 1 (the update's 1-based index)::
-
-        m <- b1 m + (1 - b1) g
-        v <- b2 v + (1 - b2) g**2
-        m_hat = m / (1 - b1**t)
-                (nesterov: b1 m / (1 - b1**(t+1)) + (1 - b1) g / (1 - b1**t), Dozat 2016)
-        v_hat = v / (1 - b2**t)
-        direction = m_hat / (sqrt(v_hat + eps_root) + eps)
-
-    The bias corrections use the values of b1 and b2 at this step, as optax
-    does under a schedule, computed by :func:`bias_correction`. The maths runs
-    in the moments' dtype (float32 or wider).
-
-    Args:
-        grad: g.
-        mu, nu: the moments before this step.
-        b1, b2, eps, eps_root: scalars.
-        step: the int32 index of this update (0 for the first).
-        nesterov: Nadam's look-ahead first moment.
-
-    Returns:
-        ``(direction, new_mu, new_nu)`` in the moments' dtype.
-
-    Example:
-        >>> import jax.numpy as jnp, fromax
-        >>> g = jnp.array([2.0, -0.5])
-        >>> d, m, v = fromax.adam_direction(g, jnp.zeros(2), jnp.zeros(2), 0.9, 0.999, 0.0, 0.0, 0)
-        >>> d  # the first step is sign(g)
-        Array([ 1., -1.], dtype=float32)
-    """
-    return _direction(grad, mu, nu, _step_scalars(b1, b2, eps, eps_root, step, nesterov))
-
-
-class _StepScalars(NamedTuple):
-    """One step's scalars, float32, computed once per step rather than once per
-    array: a model of 1,000 tensors would otherwise trace (and XLA compile)
-    1,000 copies of them."""
-
-    b1: jax.Array
-    b2: jax.Array
-    one_minus_b1: jax.Array
-    one_minus_b2: jax.Array
-    c1: jax.Array  # 1 - b1**t
-    c2: jax.Array  # 1 - b2**t
-    next_c1: jax.Array | None  # 1 - b1**(t+1), for Nesterov's look-ahead
-    eps: jax.Array
-    eps_root: jax.Array
-
-
-def _step_scalars(b1, b2, eps, eps_root, step, nesterov: bool) -> _StepScalars:
-    b1 = jnp.asarray(b1, jnp.float32)
-    b2 = jnp.asarray(b2, jnp.float32)
-    t = (jnp.asarray(step) + 1).astype(jnp.float32)
-    return _StepScalars(
-        b1,
-        b2,
-        1 - b1,
-        1 - b2,
-        bias_correction(b1, t),
-        bias_correction(b2, t),
-        bias_correction(b1, t + 1) if nesterov else None,
-        jnp.asarray(eps, jnp.float32),
-        jnp.asarray(eps_root, jnp.float32),
-    )
-
-
-def _direction(grad, mu, nu, k: _StepScalars):
-    """:func:`adam_direction` with the step's scalars given."""
-    dtype = mu.dtype
-    k = _StepScalars(*(None if x is None else x.astype(dtype) for x in k))
-    g = grad.astype(dtype)
-    new_mu = k.b1 * mu + k.one_minus_b1 * g
-    new_nu = k.b2 * nu + k.one_minus_b2 * (g * g)
-    if k.next_c1 is not None:
-        m_hat = k.b1 / k.next_c1 * new_mu + k.one_minus_b1 / k.c1 * g
-    else:
-        m_hat = new_mu / k.c1
-    direction = m_hat / (jnp.sqrt(new_nu / k.c2 + k.eps_root) + k.eps)
-    return direction, new_mu, new_nu
-
-
-def _adam_hyperparams(b1, b2, eps, eps_root):
-    return {
-        "b1": (b1, DECAY_RATE),
-        "b2": (b2, DECAY_RATE),
-        "eps": (eps, NONNEGATIVE),
-        "eps_root": (eps_root, NONNEGATIVE),
-    }
+_LEARNING_RATE = Hyperparameter("learning_rate", Number(NONNEGATIVE), "eta, the step size")
+_NESTEROV = Hyperparameter("nesterov", Flag(), "Nadam's look-ahead first moment")
 
 
 def _adam_family(
-    owner: str,
-    learning_rate: Any,
-    b1: Any,
-    b2: Any,
-    eps: Any,
-    eps_root: Any,
-    weight_decay: Any,
-    mask: Any,
-    nesterov: bool,
+    owner: str, numbers: dict[str, ScalarOrSchedule | None], mask: Mask, nesterov: bool
 ) -> GradientTransformation:
-    """Adam's direction; times -learning_rate and with decoupled decay when those are given."""
-    nesterov = check_option(nesterov, "nesterov", owner)
-    check_mask(mask, "mask", owner)
+    """Adam's direction; times -learning_rate and with decoupled decay when ``numbers`` has them.
+
+    ``numbers`` maps each of ``owner``'s declared schedulable hyperparameters
+    to its value.
+    """
+    nesterov = bool(nesterov)
 
     def init(params):
         return AdamState(zeros_in_compute_dtype(params), zeros_in_compute_dtype(params))
@@ -216,19 +74,26 @@ def _adam_family(
 
     return scheduled_transformation(
         owner,
-        {
-            "learning_rate": (learning_rate, NONNEGATIVE),
-            **_adam_hyperparams(b1, b2, eps, eps_root),
-            "weight_decay": (weight_decay, NONNEGATIVE),
-        },
+        schedulable(owner, **numbers),
         init,
         update,
-        needs_params=weight_decay is not None,
+        needs_params=numbers.get("weight_decay") is not None,
     )
 
 
+@declare(
+    *ADAM_MOMENTS,
+    _NESTEROV,
+    summary="Adam's direction without the learning rate, a building block (Kingma & Ba 2015)",
+    role="transform",
+)
 def scale_by_adam(
-    b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8, eps_root: Any = 0.0, *, nesterov: bool = False
+    b1: ScalarOrSchedule = 0.9,
+    b2: ScalarOrSchedule = 0.999,
+    eps: ScalarOrSchedule = 1e-8,
+    eps_root: ScalarOrSchedule = 0.0,
+    *,
+    nesterov: bool = False,
 ) -> GradientTransformation:
     """Adam's direction, without the learning rate: a building block.
 
@@ -260,15 +125,24 @@ def scale_by_adam(
         Kingma and Ba, Adam: a method for stochastic optimization, ICLR 2015
         (arXiv 1412.6980).
     """
-    return _adam_family("scale_by_adam", None, b1, b2, eps, eps_root, None, None, nesterov)
+    numbers = {"b1": b1, "b2": b2, "eps": eps, "eps_root": eps_root}
+    return _adam_family("scale_by_adam", numbers, None, nesterov)
 
 
+@declare(
+    _LEARNING_RATE,
+    *ADAM_MOMENTS,
+    _NESTEROV,
+    summary=(
+        "Adam, with 1 - b**t computed without float32 cancellation (Kingma & Ba, arXiv 1412.6980)"
+    ),
+)
 def adam(
-    learning_rate: Any,
-    b1: Any = 0.9,
-    b2: Any = 0.999,
-    eps: Any = 1e-8,
-    eps_root: Any = 0.0,
+    learning_rate: ScalarOrSchedule,
+    b1: ScalarOrSchedule = 0.9,
+    b2: ScalarOrSchedule = 0.999,
+    eps: ScalarOrSchedule = 1e-8,
+    eps_root: ScalarOrSchedule = 0.0,
     *,
     nesterov: bool = False,
 ) -> GradientTransformation:
@@ -314,17 +188,31 @@ def adam(
         Kingma and Ba, Adam: a method for stochastic optimization, ICLR 2015
         (arXiv 1412.6980).
     """
-    return _adam_family("adam", learning_rate, b1, b2, eps, eps_root, None, None, nesterov)
+    numbers = {"learning_rate": learning_rate, "b1": b1, "b2": b2, "eps": eps, "eps_root": eps_root}
+    return _adam_family("adam", numbers, None, nesterov)
 
 
+@declare(
+    _LEARNING_RATE,
+    *ADAM_MOMENTS,
+    Hyperparameter("weight_decay", Number(NONNEGATIVE), "lambda, times the learning rate"),
+    Hyperparameter(
+        "mask", MASK, "True where the decay applies", optional=True, none_means="every leaf"
+    ),
+    _NESTEROV,
+    summary=(
+        "Adam with decoupled weight decay, multiplied by the learning rate as in optax and "
+        "PyTorch (Loshchilov & Hutter, arXiv 1711.05101)"
+    ),
+)
 def adamw(
-    learning_rate: Any,
-    b1: Any = 0.9,
-    b2: Any = 0.999,
-    eps: Any = 1e-8,
-    eps_root: Any = 0.0,
-    weight_decay: Any = 1e-4,
-    mask: Any = None,
+    learning_rate: ScalarOrSchedule,
+    b1: ScalarOrSchedule = 0.9,
+    b2: ScalarOrSchedule = 0.999,
+    eps: ScalarOrSchedule = 1e-8,
+    eps_root: ScalarOrSchedule = 0.0,
+    weight_decay: ScalarOrSchedule = 1e-4,
+    mask: Mask = None,
     *,
     nesterov: bool = False,
 ) -> GradientTransformation:
@@ -367,17 +255,28 @@ def adamw(
         Loshchilov and Hutter, Decoupled weight decay regularization, ICLR
         2019 (arXiv 1711.05101).
     """
-    if weight_decay is None:
-        raise ValueError("adamw's weight_decay must be a number or a schedule; use adam for none")
-    return _adam_family("adamw", learning_rate, b1, b2, eps, eps_root, weight_decay, mask, nesterov)
+    numbers = {
+        "learning_rate": learning_rate,
+        "b1": b1,
+        "b2": b2,
+        "eps": eps,
+        "eps_root": eps_root,
+        "weight_decay": weight_decay,
+    }
+    return _adam_family("adamw", numbers, mask, nesterov)
 
 
+@declare(
+    _LEARNING_RATE,
+    *ADAM_MOMENTS,
+    summary="Adam with a Nesterov look-ahead first moment, optax's form (Dozat 2016)",
+)
 def nadam(
-    learning_rate: Any,
-    b1: Any = 0.9,
-    b2: Any = 0.999,
-    eps: Any = 1e-8,
-    eps_root: Any = 0.0,
+    learning_rate: ScalarOrSchedule,
+    b1: ScalarOrSchedule = 0.9,
+    b2: ScalarOrSchedule = 0.999,
+    eps: ScalarOrSchedule = 1e-8,
+    eps_root: ScalarOrSchedule = 0.0,
 ) -> GradientTransformation:
     """NAdam: Adam with a Nesterov look-ahead first moment, every hyperparameter schedulable.
 
@@ -408,4 +307,5 @@ def nadam(
     References:
         Dozat, Incorporating Nesterov momentum into Adam, ICLR 2016 workshop.
     """
-    return _adam_family("nadam", learning_rate, b1, b2, eps, eps_root, None, None, True)
+    numbers = {"learning_rate": learning_rate, "b1": b1, "b2": b2, "eps": eps, "eps_root": eps_root}
+    return _adam_family("nadam", numbers, None, True)

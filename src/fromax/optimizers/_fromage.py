@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import NONNEGATIVE, POSITIVE
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._registry import Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["FromageState", "fromage", "fromage_update"]
 
@@ -29,7 +31,7 @@ class FromageState(NamedTuple):
         'FromageState'
     """
 
-    initial_norms: Any
+    initial_norms: PyTree
 
 
 def _squared_norm(x: jax.Array) -> jax.Array:
@@ -110,7 +112,19 @@ def fromage_update(
     return (shrink * w - step * g).astype(param.dtype)
 
 
-def fromage(learning_rate: Any = 0.01, *, p_bound: Any = None) -> GradientTransformation:
+@declare(
+    Hyperparameter("learning_rate", Number(NONNEGATIVE), "eta: the step, relative to ||W||"),
+    Hyperparameter(
+        "p_bound", Number(POSITIVE), "the largest ||W|| / ||W_0|| allowed", optional=True
+    ),
+    summary=(
+        "Fromage: steps relative to each tensor's norm, exactly as in the paper "
+        "(Bernstein et al., NeurIPS 2020, arXiv 2002.03432)"
+    ),
+)
+def fromage(
+    learning_rate: ScalarOrSchedule = 0.01, *, p_bound: ScalarOrSchedule | None = None
+) -> GradientTransformation:
     """Fromage, exactly as in the paper, with any hyperparameter scheduled.
 
     For every tensor W (weights, biases and gains alike) with gradient g,
@@ -166,7 +180,7 @@ def fromage(learning_rate: Any = 0.01, *, p_bound: Any = None) -> GradientTransf
         networks and the stability of learning, NeurIPS 2020 (arXiv 2002.03432).
     """
 
-    def init(params: Any) -> FromageState:
+    def init(params: Params) -> FromageState:
         if p_bound is None:
             return FromageState(initial_norms=None)
         norms = map_arrays(
@@ -176,7 +190,9 @@ def fromage(learning_rate: Any = 0.01, *, p_bound: Any = None) -> GradientTransf
         )
         return FromageState(initial_norms=norms)
 
-    def update(updates: Any, state: FromageState, params: Any, hyper: dict[str, jax.Array], step):
+    def update(
+        updates: Updates, state: FromageState, params: Params, hyper: dict[str, jax.Array], step
+    ):
         del step
         lr = hyper["learning_rate"]
         if state.initial_norms is None:
@@ -199,7 +215,7 @@ def fromage(learning_rate: Any = 0.01, *, p_bound: Any = None) -> GradientTransf
 
     return scheduled_transformation(
         "fromage",
-        {"learning_rate": (learning_rate, NONNEGATIVE), "p_bound": (p_bound, POSITIVE)},
+        schedulable("fromage", learning_rate=learning_rate, p_bound=p_bound),
         init,
         update,
         needs_params=True,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import NONNEGATIVE, POSITIVE_FRACTION, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._registry import Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["LionState", "lion"]
 
@@ -28,7 +30,7 @@ class LionState(NamedTuple):
         'LionState'
     """
 
-    momentum: Any
+    momentum: PyTree
 
 
 def _lion_update(grad, momentum, param, lr, b1, b2, weight_decay):
@@ -45,8 +47,23 @@ def _lion_update(grad, momentum, param, lr, b1, b2, weight_decay):
     return (-lr * step).astype(grad.dtype), new_momentum
 
 
+@declare(
+    Hyperparameter("learning_rate", Number(NONNEGATIVE), "lr, the step size"),
+    Hyperparameter("b1", Number(UNIT_INTERVAL), "the interpolation factor for the sign"),
+    Hyperparameter("b2", Number(POSITIVE_FRACTION), "the momentum's decay"),
+    Hyperparameter(
+        "weight_decay", Number(NONNEGATIVE), "decoupled, times the learning rate", optional=True
+    ),
+    summary=(
+        "Lion: the sign of an interpolated momentum, with decoupled weight decay "
+        "(Chen et al., NeurIPS 2023, arXiv 2302.06675)"
+    ),
+)
 def lion(
-    learning_rate: Any, b1: Any = 0.9, b2: Any = 0.99, weight_decay: Any = 1e-3
+    learning_rate: ScalarOrSchedule,
+    b1: ScalarOrSchedule = 0.9,
+    b2: ScalarOrSchedule = 0.99,
+    weight_decay: ScalarOrSchedule | None = 1e-3,
 ) -> GradientTransformation:
     """Lion, the sign of an interpolated momentum, with decoupled weight decay.
 
@@ -99,14 +116,16 @@ def lion(
         2023 (arXiv 2302.06675).
     """
 
-    def init(params: Any) -> LionState:
+    def init(params: Params) -> LionState:
         return LionState(
             map_arrays(
                 lambda p: jnp.zeros(p.shape, compute_dtype(p.dtype)), params, names=("params",)
             )
         )
 
-    def update(updates: Any, state: LionState, params: Any, hyper: dict[str, jax.Array], step):
+    def update(
+        updates: Updates, state: LionState, params: Params, hyper: dict[str, jax.Array], step
+    ):
         del step
         lr, b1, b2 = hyper["learning_rate"], hyper["b1"], hyper["b2"]
         if weight_decay is None:
@@ -131,12 +150,7 @@ def lion(
 
     return scheduled_transformation(
         "lion",
-        {
-            "learning_rate": (learning_rate, NONNEGATIVE),
-            "b1": (b1, UNIT_INTERVAL),
-            "b2": (b2, POSITIVE_FRACTION),
-            "weight_decay": (weight_decay, NONNEGATIVE),
-        },
+        schedulable("lion", learning_rate=learning_rate, b1=b1, b2=b2, weight_decay=weight_decay),
         init,
         update,
         needs_params=weight_decay is not None,

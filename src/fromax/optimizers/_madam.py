@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE, POSITIVE
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._registry import Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["MadamState", "madam"]
 
@@ -29,8 +31,8 @@ class MadamState(NamedTuple):
         'MadamState'
     """
 
-    second_moments: Any
-    initial_rms: Any
+    second_moments: PyTree
+    initial_rms: PyTree
 
 
 def _madam_update(grad, second_moment, param, initial_rms, lr, beta, p_scale, g_bound, step):
@@ -53,8 +55,21 @@ def _madam_update(grad, second_moment, param, initial_rms, lr, beta, p_scale, g_
     return change.astype(param.dtype), new_moment
 
 
+@declare(
+    Hyperparameter("learning_rate", Number(NONNEGATIVE), "lr: the multiplicative step"),
+    Hyperparameter("p_scale", Number(POSITIVE), "the bound on |w|, in initial RMS units"),
+    Hyperparameter("g_bound", Number(POSITIVE), "the bound on the normalised gradient"),
+    Hyperparameter("beta", Number(DECAY_RATE), "the second moment's decay"),
+    summary=(
+        "Madam: multiplicative steps, signs never flip, |w| bounded by p_scale times the "
+        "initial RMS (Bernstein et al., NeurIPS 2020, arXiv 2006.14560)"
+    ),
+)
 def madam(
-    learning_rate: Any = 0.01, p_scale: Any = 3.0, g_bound: Any = 10.0, beta: Any = 0.999
+    learning_rate: ScalarOrSchedule = 0.01,
+    p_scale: ScalarOrSchedule = 3.0,
+    g_bound: ScalarOrSchedule = 10.0,
+    beta: ScalarOrSchedule = 0.999,
 ) -> GradientTransformation:
     """Madam: multiplicative steps on each weight's magnitude, its sign kept.
 
@@ -102,7 +117,7 @@ def madam(
         2020 (arXiv 2006.14560).
     """
 
-    def init(params: Any) -> MadamState:
+    def init(params: Params) -> MadamState:
         def initial_rms(p):
             w = p.astype(compute_dtype(p.dtype))
             return jnp.sqrt(jnp.mean(w * w)).astype(jnp.float32)
@@ -112,7 +127,9 @@ def madam(
         )
         return MadamState(moments, map_arrays(initial_rms, params, names=("params",)))
 
-    def update(updates: Any, state: MadamState, params: Any, hyper: dict[str, jax.Array], step):
+    def update(
+        updates: Updates, state: MadamState, params: Params, hyper: dict[str, jax.Array], step
+    ):
         lr, beta_t = hyper["learning_rate"], hyper["beta"]
         p_scale_t, g_bound_t = hyper["p_scale"], hyper["g_bound"]
         new, moments = map_arrays(
@@ -128,12 +145,9 @@ def madam(
 
     return scheduled_transformation(
         "madam",
-        {
-            "learning_rate": (learning_rate, NONNEGATIVE),
-            "p_scale": (p_scale, POSITIVE),
-            "g_bound": (g_bound, POSITIVE),
-            "beta": (beta, DECAY_RATE),
-        },
+        schedulable(
+            "madam", learning_rate=learning_rate, p_scale=p_scale, g_bound=g_bound, beta=beta
+        ),
         init,
         update,
         needs_params=True,

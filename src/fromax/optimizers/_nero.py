@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._registry import (
+    INT32_MAX,
+    Flag,
+    Hyperparameter,
+    Integer,
+    Number,
+    declare,
+    schedulable,
+)
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["NeroState", "nero", "nero_project"]
 
@@ -33,8 +43,8 @@ class NeroState(NamedTuple):
         'NeroState'
     """
 
-    second_moments: Any
-    scales: Any
+    second_moments: PyTree
+    scales: PyTree
 
 
 def _neuron_axes(x: jax.Array) -> tuple[int, ...]:
@@ -74,13 +84,11 @@ def _constrained(x: jax.Array, constraints: bool) -> bool:
     return constraints and x.ndim > 1
 
 
-def _check_neuron_axis(neuron_axis: Any) -> int:
-    if isinstance(neuron_axis, bool) or not isinstance(neuron_axis, int):
-        raise TypeError(
-            f"neuron_axis must be an int (0 for PyTorch's (out, in) layout, -1 for JAX's "
-            f"(in, out) kernels), got {neuron_axis!r}"
-        )
-    return neuron_axis
+_NEURON_AXIS = Hyperparameter(
+    "neuron_axis",
+    Integer(minimum=-INT32_MAX),
+    "the axis that indexes a matrix's neurons: 0 for (out, in) weights, -1 for JAX's kernels",
+)
 
 
 def _check_rank(p: jax.Array, neuron_axis: int) -> None:
@@ -90,7 +98,7 @@ def _check_rank(p: jax.Array, neuron_axis: int) -> None:
         )
 
 
-def nero_project(params: Any, *, neuron_axis: int = 0) -> Any:
+def nero_project(params: Params, *, neuron_axis: int = 0) -> Params:
     """Nero's constraint on the parameters: every neuron of every matrix centred and unit-norm.
 
     Tensors of more than one dimension have each neuron (the slice at one
@@ -124,7 +132,8 @@ def nero_project(params: Any, *, neuron_axis: int = 0) -> Any:
         architecture aware optimisation, ICML 2021 (arXiv 2102.07227).
     """
 
-    neuron_axis = _check_neuron_axis(neuron_axis)
+    _NEURON_AXIS.check(neuron_axis, "nero_project")
+    neuron_axis = int(neuron_axis)
 
     def project(p: jax.Array) -> jax.Array:
         if p.ndim <= 1:
@@ -158,8 +167,22 @@ def _nero_update(grad, second_moment, param, scale, lr, beta, step, constraints,
     return _from_front(new_w - w, neuron_axis).astype(param.dtype), new_moment
 
 
+@declare(
+    Hyperparameter("learning_rate", Number(NONNEGATIVE), "lr: the step, relative to the scale"),
+    Hyperparameter("beta", Number(DECAY_RATE), "the second moment's decay"),
+    Hyperparameter("constraints", Flag(), "keep matrices' neurons centred and unit-norm"),
+    _NEURON_AXIS,
+    summary=(
+        "Nero: per-neuron steps relative to the neuron's scale, neurons kept centred and "
+        "unit-norm (Liu et al., ICML 2021, arXiv 2102.07227)"
+    ),
+)
 def nero(
-    learning_rate: Any = 0.01, beta: Any = 0.999, *, constraints: bool = True, neuron_axis: int = 0
+    learning_rate: ScalarOrSchedule = 0.01,
+    beta: ScalarOrSchedule = 0.999,
+    *,
+    constraints: bool = True,
+    neuron_axis: int = 0,
 ) -> GradientTransformation:
     """Nero: per-neuron steps relative to the neuron's scale, on centred unit-norm neurons.
 
@@ -223,21 +246,23 @@ def nero(
         architecture aware optimisation, ICML 2021 (arXiv 2102.07227).
     """
     constraints = bool(constraints)
-    neuron_axis = _check_neuron_axis(neuron_axis)
+    neuron_axis = int(neuron_axis)
 
     def moments_like(p: jax.Array) -> jax.Array:
         _check_rank(p, neuron_axis)
         shape = (p.shape[neuron_axis],) if p.ndim > 1 else p.shape
         return jnp.zeros(shape, compute_dtype(p.dtype))
 
-    def init(params: Any) -> NeroState:
+    def init(params: Params) -> NeroState:
         moments = map_arrays(moments_like, params, names=("params",))
         scales = map_arrays(
             lambda p: _initial_scale(p, constraints, neuron_axis), params, names=("params",)
         )
         return NeroState(moments, scales)
 
-    def update(updates: Any, state: NeroState, params: Any, hyper: dict[str, jax.Array], step):
+    def update(
+        updates: Updates, state: NeroState, params: Params, hyper: dict[str, jax.Array], step
+    ):
         lr, beta_t = hyper["learning_rate"], hyper["beta"]
         new, moments = map_arrays(
             lambda g, p, v, s: _nero_update(g, v, p, s, lr, beta_t, step, constraints, neuron_axis),
@@ -251,7 +276,7 @@ def nero(
 
     return scheduled_transformation(
         "nero",
-        {"learning_rate": (learning_rate, NONNEGATIVE), "beta": (beta, DECAY_RATE)},
+        schedulable("nero", learning_rate=learning_rate, beta=beta),
         init,
         update,
         needs_params=True,

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import numbers
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._registry import Flag, Hyperparameter, Number, Real, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["RMSpropState", "rmsprop"]
 
@@ -31,9 +32,9 @@ class RMSpropState(NamedTuple):
         'RMSpropState'
     """
 
-    nu: Any
-    mu: Any
-    momentum: Any
+    nu: PyTree
+    mu: PyTree
+    momentum: PyTree
 
 
 def _rmsprop_update(
@@ -61,14 +62,29 @@ def _rmsprop_update(
     return (-scaled).astype(grad.dtype), new_nu, new_mu, new_buffer
 
 
+@declare(
+    Hyperparameter("learning_rate", Number(NONNEGATIVE), "lr, the step size"),
+    Hyperparameter("decay", Number(UNIT_INTERVAL), "the moving averages' decay"),
+    Hyperparameter("eps", Number(NONNEGATIVE), "added to the mean square (or its root)"),
+    Hyperparameter("initial_scale", Real(NONNEGATIVE), "the mean square's initial value"),
+    Hyperparameter("eps_in_sqrt", Flag(), "whether eps goes inside the square root"),
+    Hyperparameter("centered", Flag(), "subtract the squared mean gradient (Graves)"),
+    Hyperparameter("momentum", Number(UNIT_INTERVAL), "the momentum's decay", optional=True),
+    Hyperparameter("nesterov", Flag(), "Nesterov momentum (needs momentum)"),
+    Hyperparameter("bias_correction", Flag(), "divide the moving averages by 1 - decay**t"),
+    summary=(
+        "RMSprop: the gradient over a moving RMS; centred, momentum, Nesterov and bias "
+        "correction as options (Tieleman & Hinton 2012; Graves, arXiv 1308.0850)"
+    ),
+)
 def rmsprop(
-    learning_rate: Any,
-    decay: Any = 0.9,
-    eps: Any = 1e-8,
+    learning_rate: ScalarOrSchedule,
+    decay: ScalarOrSchedule = 0.9,
+    eps: ScalarOrSchedule = 1e-8,
     initial_scale: float = 0.0,
     eps_in_sqrt: bool = True,
     centered: bool = False,
-    momentum: Any = None,
+    momentum: ScalarOrSchedule | None = None,
     nesterov: bool = False,
     bias_correction: bool = False,
 ) -> GradientTransformation:
@@ -124,13 +140,6 @@ def rmsprop(
         Learning (Coursera), 2012. Graves, Generating sequences with
         recurrent neural networks, 2013 (arXiv 1308.0850).
     """
-    if not isinstance(initial_scale, numbers.Real) or isinstance(initial_scale, bool):
-        raise TypeError(
-            f"rmsprop's initial_scale must be a number (it is used once, at init), "
-            f"got {type(initial_scale).__name__}"
-        )
-    if not initial_scale >= 0:
-        raise ValueError(f"rmsprop's initial_scale must be a number >= 0, got {initial_scale}")
     if nesterov and momentum is None:
         raise ValueError("rmsprop's nesterov=True needs a momentum: pass momentum=0.9, say")
     options = {
@@ -139,7 +148,7 @@ def rmsprop(
         "nesterov": bool(nesterov),
     }
 
-    def init(params: Any) -> RMSpropState:
+    def init(params: Params) -> RMSpropState:
         def filled(value):
             return map_arrays(
                 lambda p: jnp.full(p.shape, value, compute_dtype(p.dtype)),
@@ -153,7 +162,9 @@ def rmsprop(
             momentum=filled(0.0) if momentum is not None else None,
         )
 
-    def update(updates: Any, state: RMSpropState, params: Any, hyper: dict[str, jax.Array], step):
+    def update(
+        updates: Updates, state: RMSpropState, params: Params, hyper: dict[str, jax.Array], step
+    ):
         del params
         lr, decay_t, eps_t = hyper["learning_rate"], hyper["decay"], hyper["eps"]
         momentum_t = hyper.get("momentum")
@@ -181,12 +192,9 @@ def rmsprop(
 
     return scheduled_transformation(
         "rmsprop",
-        {
-            "learning_rate": (learning_rate, NONNEGATIVE),
-            "decay": (decay, UNIT_INTERVAL),
-            "eps": (eps, NONNEGATIVE),
-            "momentum": (momentum, UNIT_INTERVAL),
-        },
+        schedulable(
+            "rmsprop", learning_rate=learning_rate, decay=decay, eps=eps, momentum=momentum
+        ),
         init,
         update,
     )

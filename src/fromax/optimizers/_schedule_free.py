@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import numbers
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE, POSITIVE_FRACTION
 from fromax._core._hyperparams import _states, scheduled_transformation
+from fromax._core._registry import Hyperparameter, Integer, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import OptState, Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = [
     "ScheduleFreeState",
@@ -42,8 +43,8 @@ class ScheduleFreeState(NamedTuple):
         'ScheduleFreeState'
     """
 
-    z: Any
-    second_moments: Any
+    z: PyTree
+    second_moments: PyTree
     weight_sum: jax.Array
     max_learning_rate: jax.Array
     b1: jax.Array
@@ -67,25 +68,34 @@ def _interpolate(param, new_z, z_step, previous_b1, b1, c):
     return (new_y - y).astype(param.dtype)
 
 
-def _check_warmup(owner: str, warmup_steps: Any) -> int | None:
-    if warmup_steps is None:
-        return None
-    if not isinstance(warmup_steps, numbers.Integral) or isinstance(warmup_steps, bool):
-        raise TypeError(
-            f"{owner}'s warmup_steps must be None or an integer >= 1, got {warmup_steps!r}"
-        )
-    if warmup_steps < 1:
-        raise ValueError(
-            f"{owner}'s warmup_steps must be None or an integer >= 1, got {warmup_steps}"
-        )
-    return int(warmup_steps)
+# Declared once for both: the same names, bounds and meaning.
+_LEARNING_RATE = Hyperparameter("learning_rate", Number(NONNEGATIVE), "the step size on z")
+_WARMUP_STEPS = Hyperparameter(
+    "warmup_steps",
+    Integer(minimum=1),
+    "the linear warm-up's length",
+    optional=True,
+    none_means="no warm-up",
+)
+_B1 = Hyperparameter("b1", Number(POSITIVE_FRACTION), "the interpolation between x and z")
+_WEIGHT_DECAY = Hyperparameter(
+    "weight_decay", Number(NONNEGATIVE), "applied at y, times the learning rate", optional=True
+)
+_WEIGHT_LR_POWER = Hyperparameter(
+    "weight_lr_power", Number(NONNEGATIVE), "p: the averaging weights are lr_max**p"
+)
 
 
-def _schedule_free(owner, hyperparams, warmup_steps, adam: bool) -> GradientTransformation:
-    """Schedule-free averaging around a plain SGD or an Adam-scaled step on z."""
-    warmup = _check_warmup(owner, warmup_steps)
+def _schedule_free(
+    owner: str, numbers: dict[str, ScalarOrSchedule | None], warmup_steps: int | None, adam: bool
+) -> GradientTransformation:
+    """Schedule-free averaging around a plain SGD or an Adam-scaled step on z.
 
-    def init(params: Any) -> ScheduleFreeState:
+    ``numbers`` maps each of ``owner``'s schedulable hyperparameters to its value.
+    """
+    warmup = None if warmup_steps is None else int(warmup_steps)
+
+    def init(params: Params) -> ScheduleFreeState:
         # A copy: a state that aliased the parameters could not be donated with them.
         z = map_arrays(
             lambda p: jnp.array(p, dtype=compute_dtype(p.dtype), copy=True),
@@ -106,7 +116,11 @@ def _schedule_free(owner, hyperparams, warmup_steps, adam: bool) -> GradientTran
         )
 
     def update(
-        updates: Any, state: ScheduleFreeState, params: Any, hyper: dict[str, jax.Array], step
+        updates: Updates,
+        state: ScheduleFreeState,
+        params: Params,
+        hyper: dict[str, jax.Array],
+        step,
     ):
         lr = hyper["learning_rate"]
         if warmup is not None:
@@ -165,15 +179,28 @@ def _schedule_free(owner, hyperparams, warmup_steps, adam: bool) -> GradientTran
             moments = None
         return new, ScheduleFreeState(z, moments, weight_sum, max_lr, b1)
 
-    return scheduled_transformation(owner, hyperparams, init, update, needs_params=True)
+    return scheduled_transformation(
+        owner, schedulable(owner, **numbers), init, update, needs_params=True
+    )
 
 
+@declare(
+    _LEARNING_RATE,
+    _WARMUP_STEPS,
+    _B1,
+    _WEIGHT_DECAY,
+    _WEIGHT_LR_POWER,
+    summary=(
+        "Schedule-free SGD: no decay schedule needed; gradients at an interpolation, "
+        "evaluation at the average (Defazio et al., NeurIPS 2024, arXiv 2405.15682)"
+    ),
+)
 def schedule_free_sgd(
-    learning_rate: Any = 1.0,
+    learning_rate: ScalarOrSchedule = 1.0,
     warmup_steps: int | None = None,
-    b1: Any = 0.9,
-    weight_decay: Any = None,
-    weight_lr_power: Any = 2.0,
+    b1: ScalarOrSchedule = 0.9,
+    weight_decay: ScalarOrSchedule | None = None,
+    weight_lr_power: ScalarOrSchedule = 2.0,
 ) -> GradientTransformation:
     """Schedule-free SGD: SGD on z, gradients at an interpolation y, evaluation at the average x.
 
@@ -229,27 +256,35 @@ def schedule_free_sgd(
         Defazio, Yang, Mehta, Mishchenko, Khaled, Cutkosky, The road less
         scheduled, NeurIPS 2024 (arXiv 2405.15682).
     """
-    return _schedule_free(
-        "schedule_free_sgd",
-        {
-            "learning_rate": (learning_rate, NONNEGATIVE),
-            "b1": (b1, POSITIVE_FRACTION),
-            "weight_decay": (weight_decay, NONNEGATIVE),
-            "weight_lr_power": (weight_lr_power, NONNEGATIVE),
-        },
-        warmup_steps,
-        adam=False,
-    )
+    numbers = {
+        "learning_rate": learning_rate,
+        "b1": b1,
+        "weight_decay": weight_decay,
+        "weight_lr_power": weight_lr_power,
+    }
+    return _schedule_free("schedule_free_sgd", numbers, warmup_steps, adam=False)
 
 
+@declare(
+    _LEARNING_RATE,
+    _WARMUP_STEPS,
+    _B1,
+    Hyperparameter("b2", Number(DECAY_RATE), "the second moment's decay"),
+    Hyperparameter("eps", Number(NONNEGATIVE), "added to the denominator"),
+    _WEIGHT_DECAY,
+    _WEIGHT_LR_POWER,
+    summary=(
+        "Schedule-free AdamW: the same around an Adam-scaled step (Defazio et al., NeurIPS 2024)"
+    ),
+)
 def schedule_free_adamw(
-    learning_rate: Any = 0.0025,
+    learning_rate: ScalarOrSchedule = 0.0025,
     warmup_steps: int | None = None,
-    b1: Any = 0.9,
-    b2: Any = 0.999,
-    eps: Any = 1e-8,
-    weight_decay: Any = 0.0,
-    weight_lr_power: Any = 2.0,
+    b1: ScalarOrSchedule = 0.9,
+    b2: ScalarOrSchedule = 0.999,
+    eps: ScalarOrSchedule = 1e-8,
+    weight_decay: ScalarOrSchedule | None = 0.0,
+    weight_lr_power: ScalarOrSchedule = 2.0,
 ) -> GradientTransformation:
     """Schedule-free AdamW: an Adam-scaled step on z, gradients at y, evaluation at x.
 
@@ -294,22 +329,18 @@ def schedule_free_adamw(
         Defazio, Yang, Mehta, Mishchenko, Khaled, Cutkosky, The road less
         scheduled, NeurIPS 2024 (arXiv 2405.15682).
     """
-    return _schedule_free(
-        "schedule_free_adamw",
-        {
-            "learning_rate": (learning_rate, NONNEGATIVE),
-            "b1": (b1, POSITIVE_FRACTION),
-            "b2": (b2, DECAY_RATE),
-            "eps": (eps, NONNEGATIVE),
-            "weight_decay": (weight_decay, NONNEGATIVE),
-            "weight_lr_power": (weight_lr_power, NONNEGATIVE),
-        },
-        warmup_steps,
-        adam=True,
-    )
+    numbers = {
+        "learning_rate": learning_rate,
+        "b1": b1,
+        "b2": b2,
+        "eps": eps,
+        "weight_decay": weight_decay,
+        "weight_lr_power": weight_lr_power,
+    }
+    return _schedule_free("schedule_free_adamw", numbers, warmup_steps, adam=True)
 
 
-def schedule_free_eval_params(state: Any, params: Any) -> Any:
+def schedule_free_eval_params(state: OptState, params: Params) -> Params:
     """The parameters to evaluate a schedule-free model at: x = (y - (1 - b1) z) / b1.
 
     Training holds y (where gradients are taken); the paper evaluates the

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
-from fromax._core._mask import check_option
+from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import PyTree, ScalarOrSchedule
 from fromax.transforms._building_blocks import momentum_update, zeros_in_compute_dtype
 
 __all__ = ["SgdState", "sgd"]
@@ -28,10 +29,29 @@ class SgdState(NamedTuple):
         'SgdState'
     """
 
-    velocity: Any
+    velocity: PyTree
 
 
-def sgd(learning_rate: Any, momentum: Any = None, nesterov: bool = False) -> GradientTransformation:
+@declare(
+    Hyperparameter("learning_rate", Number(NONNEGATIVE), "eta, the step size"),
+    Hyperparameter(
+        "momentum",
+        Number(UNIT_INTERVAL),
+        "mu, the velocity's decay",
+        optional=True,
+        none_means="no velocity",
+    ),
+    Hyperparameter("nesterov", Flag(), "Nesterov's look-ahead (needs momentum)"),
+    summary=(
+        "SGD with heavy-ball or Nesterov momentum, optax's and PyTorch's form "
+        "(Robbins & Monro 1951; Sutskever et al. 2013)"
+    ),
+)
+def sgd(
+    learning_rate: ScalarOrSchedule,
+    momentum: ScalarOrSchedule | None = None,
+    nesterov: bool = False,
+) -> GradientTransformation:
     """SGD, optionally with momentum, every hyperparameter schedulable.
 
     For each array, with g the gradient and eta_t, mu_t the values at step t::
@@ -73,7 +93,7 @@ def sgd(learning_rate: Any, momentum: Any = None, nesterov: bool = False) -> Gra
         Martens, Dahl, Hinton, On the importance of initialization and momentum
         in deep learning, ICML 2013.
     """
-    nesterov = check_option(nesterov, "nesterov", "sgd")
+    nesterov = bool(nesterov)
     if nesterov and momentum is None:
         raise ValueError("sgd's nesterov=True needs a momentum: pass momentum=0.9, say")
 
@@ -103,7 +123,7 @@ def sgd(learning_rate: Any, momentum: Any = None, nesterov: bool = False) -> Gra
 
     return scheduled_transformation(
         "sgd",
-        {"learning_rate": (learning_rate, NONNEGATIVE), "momentum": (momentum, UNIT_INTERVAL)},
+        schedulable("sgd", learning_rate=learning_rate, momentum=momentum),
         init,
         update,
     )

@@ -7,17 +7,19 @@ that XLA:CPU runs poorly.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
-from fromax._core._mask import check_mask, check_option, resolve_mask
+from fromax._core._mask import MASK, resolve_mask
+from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
-from fromax.optimizers._adam import AdamState, _adam_hyperparams, _direction, _step_scalars
+from fromax._core._types import Mask, PyTree, ScalarOrSchedule
+from fromax.optimizers._adam_direction import ADAM_MOMENTS, AdamState, _direction, _step_scalars
 from fromax.transforms._building_blocks import momentum_update, zeros_in_compute_dtype
 
 __all__ = ["LarsState", "lamb", "lars", "scale_by_trust_ratio", "trust_ratio"]
@@ -30,8 +32,8 @@ def _squared_norm(x: jax.Array) -> jax.Array:
 def trust_ratio(
     param_norm: jax.Array,
     update_norm: jax.Array,
-    trust_coefficient: Any = 1.0,
-    eps: Any = 0.0,
+    trust_coefficient: float | jax.Array = 1.0,
+    eps: float | jax.Array = 0.0,
 ) -> jax.Array:
     """``trust_coefficient * ||w|| / (||u|| + eps)``, or 1 where either norm is 0.
 
@@ -58,8 +60,23 @@ def trust_ratio(
     return jnp.where(relative, trust_coefficient * param_norm / safe, 1)
 
 
+_TRUST_COEFFICIENT = Hyperparameter(
+    "trust_coefficient", Number(NONNEGATIVE), "the trust ratio's multiplier"
+)
+_TRUST_EPS = Hyperparameter("eps", Number(NONNEGATIVE), "added to the ratio's denominator")
+
+
+@declare(
+    Hyperparameter("min_norm", Number(NONNEGATIVE), "a floor on both norms"),
+    _TRUST_COEFFICIENT,
+    _TRUST_EPS,
+    summary="scales each tensor's update by its trust ratio ||w|| / ||u||, a building block",
+    role="transform",
+)
 def scale_by_trust_ratio(
-    min_norm: Any = 0.0, trust_coefficient: Any = 1.0, eps: Any = 0.0
+    min_norm: ScalarOrSchedule = 0.0,
+    trust_coefficient: ScalarOrSchedule = 1.0,
+    eps: ScalarOrSchedule = 0.0,
 ) -> GradientTransformation:
     """Scales each tensor's update by its trust ratio: a building block.
 
@@ -107,11 +124,12 @@ def scale_by_trust_ratio(
 
     return scheduled_transformation(
         "scale_by_trust_ratio",
-        {
-            "min_norm": (min_norm, NONNEGATIVE),
-            "trust_coefficient": (trust_coefficient, NONNEGATIVE),
-            "eps": (eps, NONNEGATIVE),
-        },
+        schedulable(
+            "scale_by_trust_ratio",
+            min_norm=min_norm,
+            trust_coefficient=trust_coefficient,
+            eps=eps,
+        ),
         lambda params: None,
         update,
         needs_params=True,
@@ -131,17 +149,43 @@ class LarsState(NamedTuple):
         'LarsState'
     """
 
-    velocity: Any
+    velocity: PyTree
 
 
+@declare(
+    Hyperparameter("learning_rate", Number(NONNEGATIVE), "eta, the step size"),
+    Hyperparameter("weight_decay", Number(NONNEGATIVE), "added to the gradient, times w"),
+    Hyperparameter(
+        "weight_decay_mask",
+        MASK,
+        "True where the decay applies",
+        optional=True,
+        none_means="every tensor",
+    ),
+    _TRUST_COEFFICIENT,
+    _TRUST_EPS,
+    Hyperparameter(
+        "trust_ratio_mask",
+        MASK,
+        "True where the trust ratio applies",
+        optional=True,
+        none_means="every tensor",
+    ),
+    Hyperparameter("momentum", Number(UNIT_INTERVAL), "the velocity's decay"),
+    Hyperparameter("nesterov", Flag(), "Nesterov's look-ahead"),
+    summary=(
+        "LARS: momentum SGD with a per-tensor trust ratio, the paper's denominator "
+        "||g|| + wd ||w|| (You, Gitman, Ginsburg, arXiv 1708.03888)"
+    ),
+)
 def lars(
-    learning_rate: Any,
-    weight_decay: Any = 0.0,
-    weight_decay_mask: Any = True,
-    trust_coefficient: Any = 0.001,
-    eps: Any = 0.0,
-    trust_ratio_mask: Any = True,
-    momentum: Any = 0.9,
+    learning_rate: ScalarOrSchedule,
+    weight_decay: ScalarOrSchedule = 0.0,
+    weight_decay_mask: Mask = True,
+    trust_coefficient: ScalarOrSchedule = 0.001,
+    eps: ScalarOrSchedule = 0.0,
+    trust_ratio_mask: Mask = True,
+    momentum: ScalarOrSchedule = 0.9,
     nesterov: bool = False,
 ) -> GradientTransformation:
     """LARS: momentum SGD with a layer-wise trust ratio, every hyperparameter schedulable.
@@ -201,9 +245,7 @@ def lars(
         You, Gitman, Ginsburg, Large batch training of convolutional networks,
         2017 (arXiv 1708.03888).
     """
-    nesterov = check_option(nesterov, "nesterov", "lars")
-    check_mask(weight_decay_mask, "weight_decay_mask", "lars")
-    check_mask(trust_ratio_mask, "trust_ratio_mask", "lars")
+    nesterov = bool(nesterov)
 
     def update(updates, state, params, hyper, step):
         del step
@@ -245,27 +287,40 @@ def lars(
 
     return scheduled_transformation(
         "lars",
-        {
-            "learning_rate": (learning_rate, NONNEGATIVE),
-            "weight_decay": (weight_decay, NONNEGATIVE),
-            "trust_coefficient": (trust_coefficient, NONNEGATIVE),
-            "eps": (eps, NONNEGATIVE),
-            "momentum": (momentum, UNIT_INTERVAL),
-        },
+        schedulable(
+            "lars",
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            trust_coefficient=trust_coefficient,
+            eps=eps,
+            momentum=momentum,
+        ),
         lambda params: LarsState(zeros_in_compute_dtype(params)),
         update,
         needs_params=True,
     )
 
 
+@declare(
+    Hyperparameter("learning_rate", Number(NONNEGATIVE), "eta, the step size"),
+    *ADAM_MOMENTS,
+    Hyperparameter("weight_decay", Number(NONNEGATIVE), "added to Adam's direction, times w"),
+    Hyperparameter(
+        "mask", MASK, "True where the decay applies", optional=True, none_means="every tensor"
+    ),
+    summary=(
+        "LAMB: Adam's direction with a per-tensor trust ratio, phi = identity "
+        "(You et al., ICLR 2020, arXiv 1904.00962)"
+    ),
+)
 def lamb(
-    learning_rate: Any,
-    b1: Any = 0.9,
-    b2: Any = 0.999,
-    eps: Any = 1e-6,
-    eps_root: Any = 0.0,
-    weight_decay: Any = 0.0,
-    mask: Any = None,
+    learning_rate: ScalarOrSchedule,
+    b1: ScalarOrSchedule = 0.9,
+    b2: ScalarOrSchedule = 0.999,
+    eps: ScalarOrSchedule = 1e-6,
+    eps_root: ScalarOrSchedule = 0.0,
+    weight_decay: ScalarOrSchedule = 0.0,
+    mask: Mask = None,
 ) -> GradientTransformation:
     """LAMB: Adam's direction with a layer-wise trust ratio, every hyperparameter schedulable.
 
@@ -310,7 +365,6 @@ def lamb(
         Hsieh, Large batch optimization for deep learning: training BERT in 76
         minutes, ICLR 2020 (arXiv 1904.00962).
     """
-    check_mask(mask, "mask", "lamb")
 
     def update(updates, state, params, hyper, step):
         lr, decay = hyper["learning_rate"], hyper["weight_decay"]
@@ -340,11 +394,15 @@ def lamb(
 
     return scheduled_transformation(
         "lamb",
-        {
-            "learning_rate": (learning_rate, NONNEGATIVE),
-            **_adam_hyperparams(b1, b2, eps, eps_root),
-            "weight_decay": (weight_decay, NONNEGATIVE),
-        },
+        schedulable(
+            "lamb",
+            learning_rate=learning_rate,
+            b1=b1,
+            b2=b2,
+            eps=eps,
+            eps_root=eps_root,
+            weight_decay=weight_decay,
+        ),
         lambda params: AdamState(zeros_in_compute_dtype(params), zeros_in_compute_dtype(params)),
         update,
         needs_params=True,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import operator
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fromax._core._hyperparams import scheduled_transformation
-from fromax._core._transformation import GradientTransformation
+from fromax._core._registry import Hyperparameter, Integer, declare
+from fromax._core._transformation import TRANSFORMATION, GradientTransformation
 from fromax._core._tree import map_arrays
+from fromax._core._types import TransformationLike
 from fromax.transforms._building_blocks import zeros_in_compute_dtype
 
 __all__ = ["AccumulateState", "accumulate_gradients"]
@@ -36,7 +37,13 @@ class AccumulateState(NamedTuple):
     inner: Any
 
 
-def accumulate_gradients(inner: Any, every_k: int) -> GradientTransformation:
+@declare(
+    Hyperparameter("inner", TRANSFORMATION, "the transformation to apply to the mean"),
+    Hyperparameter("every_k", Integer(minimum=1), "k: how many steps' gradients to average"),
+    summary="averages k steps' gradients and applies a transformation to the mean every k steps",
+    role="transform",
+)
+def accumulate_gradients(inner: TransformationLike, every_k: int) -> GradientTransformation:
     """Averages the gradients of ``every_k`` steps and applies ``inner`` to the mean.
 
     At steps k-1, 2k-1, ... (0-based) the updates are ``inner``'s update of
@@ -64,19 +71,7 @@ def accumulate_gradients(inner: Any, every_k: int) -> GradientTransformation:
         >>> first, second
         (Array([0.], dtype=float32), Array([-2.], dtype=float32))
     """
-    if not (callable(getattr(inner, "init", None)) and callable(getattr(inner, "update", None))):
-        raise TypeError(
-            f"accumulate_gradients's inner must be a gradient transformation (with init and "
-            f"update), got {type(inner).__name__}"
-        )
-    try:
-        k = operator.index(every_k)
-    except TypeError:
-        raise TypeError(
-            f"accumulate_gradients's every_k must be a Python int >= 1, got {every_k!r}"
-        ) from None
-    if k < 1 or isinstance(every_k, bool):
-        raise ValueError(f"accumulate_gradients's every_k must be an int >= 1, got {every_k!r}")
+    k = int(every_k)
 
     def init(params):
         return AccumulateState(zeros_in_compute_dtype(params), inner.init(params))

@@ -7,16 +7,18 @@ a function that the named optimisers (``sgd``, ``adamw``, ``lars``) call too.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import ANY, NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
-from fromax._core._mask import check_mask, check_option, resolve_mask
+from fromax._core._mask import MASK, resolve_mask
+from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import Mask, PyTree, ScalarOrSchedule
 
 __all__ = [
     "TraceState",
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 
-def zeros_in_compute_dtype(tree: Any) -> Any:
+def zeros_in_compute_dtype(tree: PyTree) -> PyTree:
     """Zeros shaped like ``tree``'s arrays, in float32 (or wider): optimiser moments."""
     return map_arrays(
         lambda x: jnp.zeros(jnp.shape(x), compute_dtype(x.dtype)), tree, names=("params",)
@@ -69,7 +71,15 @@ def momentum_update(
     return (g + m * new_velocity if nesterov else new_velocity), new_velocity
 
 
-def scale_by_learning_rate(learning_rate: Any, *, flip_sign: bool = True) -> GradientTransformation:
+@declare(
+    Hyperparameter("learning_rate", Number(NONNEGATIVE), "eta (any real with flip_sign=False)"),
+    Hyperparameter("flip_sign", Flag(), "whether to negate (descent)"),
+    summary="multiplies the updates by -learning_rate: a chain's last link",
+    role="transform",
+)
+def scale_by_learning_rate(
+    learning_rate: ScalarOrSchedule, *, flip_sign: bool = True
+) -> GradientTransformation:
     """Multiplies the updates by ``-learning_rate`` (or ``+`` with ``flip_sign=False``).
 
     ``u <- -eta_t * u``: the last link of a chain that turns a direction into
@@ -91,7 +101,7 @@ def scale_by_learning_rate(learning_rate: Any, *, flip_sign: bool = True) -> Gra
         >>> updates
         Array([-1.,  2.], dtype=float32)
     """
-    sign = -1.0 if check_option(flip_sign, "flip_sign", "scale_by_learning_rate") else 1.0
+    sign = -1.0 if flip_sign else 1.0
 
     def update(updates, state, params, hyper, step):
         del params, step
@@ -102,15 +112,29 @@ def scale_by_learning_rate(learning_rate: Any, *, flip_sign: bool = True) -> Gra
             names=("updates",),
         ), state
 
+    hyperparams = schedulable("scale_by_learning_rate", learning_rate=learning_rate)
+    if not flip_sign:
+        # Ascent, or a scale of either sign: the declared ">= 0" is for descent only.
+        hyperparams["learning_rate"] = (learning_rate, ANY)
     return scheduled_transformation(
         "scale_by_learning_rate",
-        {"learning_rate": (learning_rate, NONNEGATIVE if flip_sign else ANY)},
+        hyperparams,
         lambda params: None,
         update,
     )
 
 
-def add_decayed_weights(weight_decay: Any = 0.0, mask: Any = None) -> GradientTransformation:
+@declare(
+    Hyperparameter("weight_decay", Number(NONNEGATIVE), "lambda: adds lambda * w"),
+    Hyperparameter(
+        "mask", MASK, "True where the decay applies", optional=True, none_means="every leaf"
+    ),
+    summary="adds weight_decay * params to the updates, on the leaves a mask selects",
+    role="transform",
+)
+def add_decayed_weights(
+    weight_decay: ScalarOrSchedule = 0.0, mask: Mask = None
+) -> GradientTransformation:
     """Adds ``weight_decay * params`` to the updates, on the leaves ``mask`` selects.
 
     ``u <- u + lambda_t * w``. Placed before ``scale_by_learning_rate``, the
@@ -134,7 +158,6 @@ def add_decayed_weights(weight_decay: Any = 0.0, mask: Any = None) -> GradientTr
         >>> updates["w"], updates["b"]
         (Array([[0.1, 0.1]], dtype=float32), Array([0., 0.], dtype=float32))
     """
-    check_mask(mask, "mask", "add_decayed_weights")
 
     def update(updates, state, params, hyper, step):
         del step
@@ -153,7 +176,7 @@ def add_decayed_weights(weight_decay: Any = 0.0, mask: Any = None) -> GradientTr
 
     return scheduled_transformation(
         "add_decayed_weights",
-        {"weight_decay": (weight_decay, NONNEGATIVE)},
+        schedulable("add_decayed_weights", weight_decay=weight_decay),
         lambda params: None,
         update,
         needs_params=True,
@@ -173,10 +196,16 @@ class TraceState(NamedTuple):
         'TraceState'
     """
 
-    velocity: Any
+    velocity: PyTree
 
 
-def trace(decay: Any, nesterov: bool = False) -> GradientTransformation:
+@declare(
+    Hyperparameter("decay", Number(UNIT_INTERVAL), "the momentum coefficient"),
+    Hyperparameter("nesterov", Flag(), "return Nesterov's look-ahead"),
+    summary="momentum: accumulates v <- decay * v + u and returns it",
+    role="transform",
+)
+def trace(decay: ScalarOrSchedule, nesterov: bool = False) -> GradientTransformation:
     """Momentum: accumulates ``v <- decay * v + u`` and returns it (or Nesterov's look-ahead).
 
     The maths of :func:`momentum_update`, with optax's argument names. The
@@ -205,7 +234,7 @@ def trace(decay: Any, nesterov: bool = False) -> GradientTransformation:
         methods, 1964; Sutskever, Martens, Dahl, Hinton, On the importance of
         initialization and momentum in deep learning, ICML 2013.
     """
-    nesterov = check_option(nesterov, "nesterov", "trace")
+    nesterov = bool(nesterov)
 
     def update(updates, state, params, hyper, step):
         del params, step
@@ -222,7 +251,7 @@ def trace(decay: Any, nesterov: bool = False) -> GradientTransformation:
 
     return scheduled_transformation(
         "trace",
-        {"decay": (decay, UNIT_INTERVAL)},
+        schedulable("trace", decay=decay),
         lambda params: TraceState(zeros_in_compute_dtype(params)),
         update,
     )

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._registry import Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._types import PyTree, ScalarOrSchedule
 
 __all__ = ["clip", "clip_by_global_norm", "global_norm"]
 
 
-def global_norm(tree: Any) -> jax.Array:
+def global_norm(tree: PyTree) -> jax.Array:
     """The Euclidean norm of all the arrays in ``tree`` together, in float32 (or wider).
 
     Example:
@@ -27,7 +27,12 @@ def global_norm(tree: Any) -> jax.Array:
     return jnp.sqrt(sum(squares)) if squares else jnp.zeros((), jnp.float32)
 
 
-def clip(max_delta: Any) -> GradientTransformation:
+@declare(
+    Hyperparameter("max_delta", Number(NONNEGATIVE), "the largest |u| of an element"),
+    summary="clips every element of the updates to [-max_delta, max_delta]",
+    role="transform",
+)
+def clip(max_delta: ScalarOrSchedule) -> GradientTransformation:
     """Clips every element of the updates to ``[-max_delta, max_delta]``.
 
     Args:
@@ -54,11 +59,16 @@ def clip(max_delta: Any) -> GradientTransformation:
         return map_arrays(one, updates, names=("updates",)), state
 
     return scheduled_transformation(
-        "clip", {"max_delta": (max_delta, NONNEGATIVE)}, lambda params: None, update
+        "clip", schedulable("clip", max_delta=max_delta), lambda params: None, update
     )
 
 
-def clip_by_global_norm(max_norm: Any) -> GradientTransformation:
+@declare(
+    Hyperparameter("max_norm", Number(NONNEGATIVE), "the largest global norm of the updates"),
+    summary="scales the updates down so that their global norm is at most max_norm",
+    role="transform",
+)
+def clip_by_global_norm(max_norm: ScalarOrSchedule) -> GradientTransformation:
     """Scales the updates down so that their global norm is at most ``max_norm``.
 
     With n the norm of all the updates together (:func:`global_norm`)::
@@ -99,5 +109,8 @@ def clip_by_global_norm(max_norm: Any) -> GradientTransformation:
         return map_arrays(one, updates, names=("updates",)), state
 
     return scheduled_transformation(
-        "clip_by_global_norm", {"max_norm": (max_norm, NONNEGATIVE)}, lambda params: None, update
+        "clip_by_global_norm",
+        schedulable("clip_by_global_norm", max_norm=max_norm),
+        lambda params: None,
+        update,
     )

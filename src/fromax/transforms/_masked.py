@@ -7,8 +7,10 @@ from typing import Any, NamedTuple
 import jax
 
 from fromax._core._hyperparams import scheduled_transformation
-from fromax._core._mask import check_mask, resolve_mask
-from fromax._core._transformation import GradientTransformation
+from fromax._core._mask import MASK, resolve_mask
+from fromax._core._registry import Hyperparameter, declare
+from fromax._core._transformation import TRANSFORMATION, GradientTransformation
+from fromax._core._types import Mask, TransformationLike
 
 __all__ = ["MaskedState", "masked", "select_leaves"]
 
@@ -38,7 +40,15 @@ def select_leaves(tree: Any, flags: Any) -> Any:
     return jax.tree.map(lambda x, on: x if on else None, tree, flags, is_leaf=_is_none)
 
 
-def masked(inner: Any, mask: Any) -> GradientTransformation:
+@declare(
+    Hyperparameter("inner", TRANSFORMATION, "the transformation to apply"),
+    Hyperparameter(
+        "mask", MASK, "True where inner applies", optional=True, none_means="every leaf"
+    ),
+    summary="applies a transformation to the leaves a mask selects; the others pass through",
+    role="transform",
+)
+def masked(inner: TransformationLike, mask: Mask) -> GradientTransformation:
     """Applies ``inner`` to the leaves ``mask`` selects; the others pass through unchanged.
 
     ``inner`` sees the parameters and updates with None in place of the
@@ -70,12 +80,6 @@ def masked(inner: Any, mask: Any) -> GradientTransformation:
         >>> sorted(fromax.hyperparams(state))
         ['learning_rate', 'weight_decay']
     """
-    if not (callable(getattr(inner, "init", None)) and callable(getattr(inner, "update", None))):
-        raise TypeError(
-            f"masked's inner must be a gradient transformation (with init and update), "
-            f"got {type(inner).__name__}"
-        )
-    check_mask(mask, "mask", "masked")
 
     def init(params):
         flags = resolve_mask(mask, params, "mask", "masked")

@@ -8,8 +8,10 @@ import jax
 import jax.numpy as jnp
 
 from fromax._core._hyperparams import scheduled_transformation
-from fromax._core._transformation import GradientTransformation
+from fromax._core._registry import Hyperparameter, declare
+from fromax._core._transformation import TRANSFORMATION, GradientTransformation
 from fromax._core._tree import map_arrays
+from fromax._core._types import PyTree, TransformationLike
 
 __all__ = ["SkipNonfiniteState", "all_finite", "skip_nonfinite"]
 
@@ -32,7 +34,7 @@ class SkipNonfiniteState(NamedTuple):
     inner: Any
 
 
-def all_finite(tree: Any) -> jax.Array:
+def all_finite(tree: PyTree) -> jax.Array:
     """True when every element of every array in ``tree`` is finite.
 
     Example:
@@ -44,7 +46,12 @@ def all_finite(tree: Any) -> jax.Array:
     return jnp.all(jnp.stack(flags)) if flags else jnp.array(True)
 
 
-def skip_nonfinite(inner: Any) -> GradientTransformation:
+@declare(
+    Hyperparameter("inner", TRANSFORMATION, "the transformation to run"),
+    summary="runs a transformation except on steps whose updates hold NaN or Inf",
+    role="transform",
+)
+def skip_nonfinite(inner: TransformationLike) -> GradientTransformation:
     """Runs ``inner``, except on steps whose incoming updates hold NaN or Inf.
 
     On such a step the updates returned are zeros (the parameters do not
@@ -69,11 +76,6 @@ def skip_nonfinite(inner: Any) -> GradientTransformation:
         >>> updates, int(state.inner.skipped), int(state.inner.inner.count)
         (Array([0., 0.], dtype=float32), 1, 0)
     """
-    if not (callable(getattr(inner, "init", None)) and callable(getattr(inner, "update", None))):
-        raise TypeError(
-            f"skip_nonfinite's inner must be a gradient transformation (with init and "
-            f"update), got {type(inner).__name__}"
-        )
 
     def init(params):
         return SkipNonfiniteState(jnp.zeros((), jnp.int32), inner.init(params))
