@@ -14,6 +14,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from fromax._core._tree import is_none
+
 __all__ = ["check_mask", "check_option", "resolve_mask"]
 
 
@@ -35,10 +37,6 @@ def check_mask(mask: Any, name: str, owner: str) -> None:
             f"{owner}'s {name} must be a pytree of Python bools (True: apply) or a callable "
             f"params -> such a pytree, got a leaf {bad[0]!r} of type {type(bad[0]).__name__}"
         )
-
-
-def _is_none(x: Any) -> bool:
-    return x is None
 
 
 def resolve_mask(mask: Any, tree: Any, name: str, owner: str) -> Any:
@@ -67,11 +65,11 @@ def resolve_mask(mask: Any, tree: Any, name: str, owner: str) -> Any:
 
     def broadcast(flag: Any, subtree: Any) -> Any:
         return jax.tree.map(
-            lambda leaf: None if leaf is None else bool(flag), subtree, is_leaf=_is_none
+            lambda leaf: None if leaf is None else bool(flag), subtree, is_leaf=is_none
         )
 
     try:
-        return jax.tree.map(broadcast, mask, tree, is_leaf=_is_none)
+        return jax.tree.map(broadcast, mask, tree, is_leaf=is_none)
     except ValueError as error:
         raise ValueError(
             f"{owner}'s {name} must have the parameters' tree structure (or a prefix of it): "

@@ -8,7 +8,14 @@ from typing import Any, NamedTuple
 
 from fromax._core._tree import compute_dtype, map_arrays
 
-__all__ = ["GradientTransformation", "apply_updates", "chain"]
+__all__ = [
+    "GradientTransformation",
+    "apply_updates",
+    "chain",
+    "check_state",
+    "check_transformation",
+    "forward_extra",
+]
 
 
 class GradientTransformation(NamedTuple):
@@ -33,12 +40,51 @@ class GradientTransformation(NamedTuple):
     update: Callable[..., tuple[Any, Any]]
 
 
+def check_transformation(value: Any, where: str) -> None:
+    """Raises TypeError unless ``value`` has callable ``init`` and ``update`` (fromax's or optax's).
+
+    ``where`` names the argument: ``"masked's inner"``, ``"chain's argument 0"``.
+    """
+    if not (callable(getattr(value, "init", None)) and callable(getattr(value, "update", None))):
+        raise TypeError(
+            f"{where} must be a gradient transformation (with init and update), "
+            f"got {type(value).__name__}"
+        )
+
+
 def _accepts_extra_args(update: Callable[..., Any]) -> bool:
     try:
         parameters = inspect.signature(update).parameters.values()
     except (TypeError, ValueError):
         return False
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def forward_extra(transform: Any) -> Callable[..., tuple[Any, Any]]:
+    """``transform.update`` as ``update(updates, state, params=None, **extra)``.
+
+    Extra keyword arguments reach an ``update`` that takes ``**kwargs`` (every
+    fromax transformation, optax's ``GradientTransformationExtraArgs``) and
+    are dropped for one that does not (optax's plain transformations), as
+    optax's ``chain`` does.
+    """
+    if _accepts_extra_args(transform.update):
+        return transform.update
+
+    def update(updates: Any, state: Any, params: Any = None, **extra: Any) -> tuple[Any, Any]:
+        del extra
+        return transform.update(updates, state, params)
+
+    return update
+
+
+def check_state(state: Any, expected: type, owner: str) -> None:
+    """Raises TypeError unless ``state`` is an ``expected``, the state ``owner``'s init returns."""
+    if not isinstance(state, expected):
+        raise TypeError(
+            f"{owner}'s update was given a {type(state).__name__}: pass the state that "
+            f"{owner}'s init(params) returned"
+        )
 
 
 def chain(*transforms: Any) -> GradientTransformation:
@@ -65,12 +111,8 @@ def chain(*transforms: Any) -> GradientTransformation:
         {'learning_rate': Array(0., dtype=float32)}
     """
     for i, t in enumerate(transforms):
-        if not (callable(getattr(t, "init", None)) and callable(getattr(t, "update", None))):
-            raise TypeError(
-                f"chain's argument {i} must be a gradient transformation (with init and "
-                f"update), got {type(t).__name__}"
-            )
-    takes_extra = tuple(_accepts_extra_args(t.update) for t in transforms)
+        check_transformation(t, f"chain's argument {i}")
+    update_fns = tuple(forward_extra(t) for t in transforms)
 
     def init(params: Any) -> tuple[Any, ...]:
         return tuple(t.init(params) for t in transforms)
@@ -82,11 +124,8 @@ def chain(*transforms: Any) -> GradientTransformation:
                 f"init returns; call init(params) first"
             )
         new_state = []
-        for t, s, extra_ok in zip(transforms, state, takes_extra, strict=True):
-            if extra_ok:
-                updates, s = t.update(updates, s, params, **extra)
-            else:
-                updates, s = t.update(updates, s, params)
+        for update_fn, s in zip(update_fns, state, strict=True):
+            updates, s = update_fn(updates, s, params, **extra)
             new_state.append(s)
         return updates, tuple(new_state)
 
