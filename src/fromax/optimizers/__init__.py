@@ -11,7 +11,6 @@ from fromax.optimizers._adam import (
     adam,
     adam_direction,
     adamw,
-    bias_correction,
     nadam,
     scale_by_adam,
 )
@@ -46,7 +45,6 @@ __all__ = [
     "adam",
     "adam_direction",
     "adamw",
-    "bias_correction",
     "fromage",
     "fromage_update",
     "lamb",

@@ -227,23 +227,29 @@ def adafactor(
             ),
         )
 
+    uses_params = scale_by_param or weight_decay_rate is not None
+
     def update(updates: Any, state: AdafactorState, params: Any, hyper: dict[str, jax.Array], step):
-        uses_params = scale_by_param or weight_decay_rate is not None
+        trees, names = [updates], ["updates"]
+        if uses_params:
+            trees.append(params)
+            names.append("params")
         per_tensor = [state.row_moments, state.column_moments, state.moments]
-        names = ["updates", "params", "state.row_moments", "state.column_moments", "state.moments"]
+        names += ["state.row_moments", "state.column_moments", "state.moments"]
         if momentum is not None:
             per_tensor.append(state.momentum)
             names.append("state.momentum")
-        trees = (updates, params if uses_params else updates)
 
-        def one(g, p, row, column, full, buffer=None):
+        def one(g, *rest):
+            p, rest = (rest[0], rest[1:]) if uses_params else (None, rest)
+            row, column, full, *buffer = rest
             return _adafactor_update(
                 g,
-                p if uses_params else None,
+                p,
                 row,
                 column,
                 full,
-                buffer,
+                buffer[0] if buffer else None,
                 hyper,
                 step,
                 axes=axes_of(g),
@@ -268,5 +274,5 @@ def adafactor(
         },
         init,
         update,
-        needs_params=scale_by_param or weight_decay_rate is not None,
+        needs_params=uses_params,
     )

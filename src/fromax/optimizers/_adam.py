@@ -14,16 +14,15 @@ import jax.numpy as jnp
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import check_mask, check_option, resolve_mask
+from fromax._core._numerics import bias_correction
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
-from fromax.transforms._building_blocks import zeros_in_compute_dtype
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 
 __all__ = [
     "AdamState",
     "adam",
     "adam_direction",
     "adamw",
-    "bias_correction",
     "nadam",
     "scale_by_adam",
 ]
@@ -45,22 +44,6 @@ class AdamState(NamedTuple):
 
     mu: Any
     nu: Any
-
-
-def bias_correction(beta: jax.Array, t: jax.Array) -> jax.Array:
-    """``1 - beta**t`` without float32 cancellation: ``-expm1(t * log1p(beta - 1))``.
-
-    With beta = 0.999 at t = 1, ``1 - beta**t`` in float32 can be off by
-    6e-5 relative (``beta**t`` rounds to within an ulp of 1); this form is
-    accurate to a few ulps of the result.
-
-    Example:
-        >>> import jax.numpy as jnp, fromax
-        >>> float(fromax.bias_correction(jnp.float32(0.5), jnp.float32(2.0)))
-        0.75
-    """
-    beta = jnp.asarray(beta, jnp.float32)
-    return -jnp.expm1(t * jnp.log1p(beta - 1))
 
 
 def adam_direction(
@@ -173,9 +156,10 @@ def _adam_family(
     b2: Any,
     eps: Any,
     eps_root: Any,
-    weight_decay: Any,
-    mask: Any,
+    *,
     nesterov: bool,
+    weight_decay: Any = None,
+    mask: Any = None,
 ) -> GradientTransformation:
     """Adam's direction; times -learning_rate and with decoupled decay when those are given."""
     nesterov = check_option(nesterov, "nesterov", owner)
@@ -190,13 +174,13 @@ def _adam_family(
         lr = hyper.get("learning_rate")
         minus_lr = None if lr is None else -lr
         decay = hyper.get("weight_decay")
-        flags = (
-            resolve_mask(mask, params, "mask", owner)
-            if decay is not None
-            else jax.tree.map(lambda _: False, updates)
-        )
+        trees, names, flags = [updates, state.mu, state.nu], ["updates", "state.mu", "state.nu"], ()
+        if decay is not None:  # only then are the parameters read (and needed)
+            trees.append(params)
+            flags = (resolve_mask(mask, params, "mask", owner),)
+            names += ["params", "mask"]
 
-        def one(g, p, m, v, decay_on):
+        def one(g, m, v, p=None, decay_on=False):
             d, m, v = _direction(g, m, v, scalars)
             if decay_on:
                 d = d + decay * p.astype(compute_dtype(p.dtype))
@@ -204,14 +188,7 @@ def _adam_family(
                 d = minus_lr * d
             return d.astype(g.dtype), m, v
 
-        trees = (updates, params if decay is not None else updates, state.mu, state.nu)
-        new, mu, nu = map_arrays(
-            one,
-            *trees,
-            per_tensor=(flags,),
-            names=("updates", "params", "state.mu", "state.nu", "mask"),
-            outputs=3,
-        )
+        new, mu, nu = map_arrays(one, *trees, per_tensor=flags, names=tuple(names), outputs=3)
         return new, AdamState(mu, nu)
 
     return scheduled_transformation(
@@ -260,7 +237,7 @@ def scale_by_adam(
         Kingma and Ba, Adam: a method for stochastic optimization, ICLR 2015
         (arXiv 1412.6980).
     """
-    return _adam_family("scale_by_adam", None, b1, b2, eps, eps_root, None, None, nesterov)
+    return _adam_family("scale_by_adam", None, b1, b2, eps, eps_root, nesterov=nesterov)
 
 
 def adam(
@@ -314,7 +291,7 @@ def adam(
         Kingma and Ba, Adam: a method for stochastic optimization, ICLR 2015
         (arXiv 1412.6980).
     """
-    return _adam_family("adam", learning_rate, b1, b2, eps, eps_root, None, None, nesterov)
+    return _adam_family("adam", learning_rate, b1, b2, eps, eps_root, nesterov=nesterov)
 
 
 def adamw(
@@ -369,7 +346,17 @@ def adamw(
     """
     if weight_decay is None:
         raise ValueError("adamw's weight_decay must be a number or a schedule; use adam for none")
-    return _adam_family("adamw", learning_rate, b1, b2, eps, eps_root, weight_decay, mask, nesterov)
+    return _adam_family(
+        "adamw",
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        eps_root,
+        nesterov=nesterov,
+        weight_decay=weight_decay,
+        mask=mask,
+    )
 
 
 def nadam(
@@ -408,4 +395,4 @@ def nadam(
     References:
         Dozat, Incorporating Nesterov momentum into Adam, ICLR 2016 workshop.
     """
-    return _adam_family("nadam", learning_rate, b1, b2, eps, eps_root, None, None, True)
+    return _adam_family("nadam", learning_rate, b1, b2, eps, eps_root, nesterov=True)

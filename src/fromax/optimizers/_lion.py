@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from fromax._core._bounds import NONNEGATIVE, POSITIVE_FRACTION, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 
 __all__ = ["LionState", "lion"]
 
@@ -100,33 +100,22 @@ def lion(
     """
 
     def init(params: Any) -> LionState:
-        return LionState(
-            map_arrays(
-                lambda p: jnp.zeros(p.shape, compute_dtype(p.dtype)), params, names=("params",)
-            )
-        )
+        return LionState(zeros_in_compute_dtype(params))
 
     def update(updates: Any, state: LionState, params: Any, hyper: dict[str, jax.Array], step):
         del step
         lr, b1, b2 = hyper["learning_rate"], hyper["b1"], hyper["b2"]
-        if weight_decay is None:
-            new, momentum = map_arrays(
-                lambda g, m: _lion_update(g, m, None, lr, b1, b2, None),
-                updates,
-                state.momentum,
-                names=("updates", "state.momentum"),
-                outputs=2,
-            )
-        else:
-            decay = hyper["weight_decay"]
-            new, momentum = map_arrays(
-                lambda g, m, p: _lion_update(g, m, p, lr, b1, b2, decay),
-                updates,
-                state.momentum,
-                params,
-                names=("updates", "state.momentum", "params"),
-                outputs=2,
-            )
+        decay = hyper.get("weight_decay")
+        trees, names = [updates, state.momentum], ["updates", "state.momentum"]
+        if decay is not None:  # only then are the parameters read (and needed)
+            trees.append(params)
+            names.append("params")
+        new, momentum = map_arrays(
+            lambda g, m, p=None: _lion_update(g, m, p, lr, b1, b2, decay),
+            *trees,
+            names=tuple(names),
+            outputs=2,
+        )
         return new, LionState(momentum)
 
     return scheduled_transformation(

@@ -9,8 +9,9 @@ import jax.numpy as jnp
 
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE, POSITIVE
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._numerics import bias_correction, divide_by_root
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 
 __all__ = ["MadamState", "madam"]
 
@@ -33,16 +34,14 @@ class MadamState(NamedTuple):
     initial_rms: Any
 
 
-def _madam_update(grad, second_moment, param, initial_rms, lr, beta, p_scale, g_bound, step):
+def _madam_update(grad, second_moment, param, initial_rms, lr, beta, p_scale, g_bound, correction):
     dtype = compute_dtype(param.dtype)
     w = param.astype(dtype)
     g = grad.astype(dtype)
     new_moment = beta * second_moment + (1 - beta) * g * g
-    corrected = new_moment / (1 - beta ** (step + 1).astype(dtype))
+    corrected = new_moment / correction.astype(dtype)
     # 0/0 -> 0: an entry whose gradients have all been zero does not move.
-    normalised = jnp.where(
-        corrected > 0, g * jax.lax.rsqrt(jnp.where(corrected > 0, corrected, 1)), 0
-    )
+    normalised = divide_by_root(g, corrected)
     normalised = jnp.clip(normalised, -g_bound, g_bound)
     # w exp(x) - w = w expm1(x), without cancellation for small steps.
     change = w * jnp.expm1(-lr * normalised * jnp.sign(w))
@@ -107,16 +106,18 @@ def madam(
             w = p.astype(compute_dtype(p.dtype))
             return jnp.sqrt(jnp.mean(w * w)).astype(jnp.float32)
 
-        moments = map_arrays(
-            lambda p: jnp.zeros(p.shape, compute_dtype(p.dtype)), params, names=("params",)
+        return MadamState(
+            zeros_in_compute_dtype(params), map_arrays(initial_rms, params, names=("params",))
         )
-        return MadamState(moments, map_arrays(initial_rms, params, names=("params",)))
 
     def update(updates: Any, state: MadamState, params: Any, hyper: dict[str, jax.Array], step):
         lr, beta_t = hyper["learning_rate"], hyper["beta"]
         p_scale_t, g_bound_t = hyper["p_scale"], hyper["g_bound"]
+        correction = bias_correction(beta_t, step + 1)  # once per step, not per array
         new, moments = map_arrays(
-            lambda g, v, p, r: _madam_update(g, v, p, r, lr, beta_t, p_scale_t, g_bound_t, step),
+            lambda g, v, p, r: _madam_update(
+                g, v, p, r, lr, beta_t, p_scale_t, g_bound_t, correction
+            ),
             updates,
             state.second_moments,
             params,

@@ -8,10 +8,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from fromax._core import _numerics
 from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 
 __all__ = ["RMSpropState", "rmsprop"]
 
@@ -37,12 +38,13 @@ class RMSpropState(NamedTuple):
 
 
 def _rmsprop_update(
-    grad, nu, mu, buffer, lr, decay, eps, momentum, *, eps_in_sqrt, bias_correction, nesterov, step
+    grad, nu, mu, buffer, lr, decay, eps, momentum, correction, *, eps_in_sqrt, nesterov
 ):
+    """One array's step; ``correction`` is ``1 - decay**t``, or None without bias correction."""
     dtype = compute_dtype(grad.dtype)
     g = grad.astype(dtype)
     new_nu = decay * nu + (1 - decay) * g * g
-    correction = 1 - decay ** (step + 1).astype(dtype) if bias_correction else 1
+    correction = 1 if correction is None else correction.astype(dtype)
     variance = new_nu / correction
     new_mu = None
     if mu is not None:
@@ -133,30 +135,27 @@ def rmsprop(
         raise ValueError(f"rmsprop's initial_scale must be a number >= 0, got {initial_scale}")
     if nesterov and momentum is None:
         raise ValueError("rmsprop's nesterov=True needs a momentum: pass momentum=0.9, say")
-    options = {
-        "eps_in_sqrt": bool(eps_in_sqrt),
-        "bias_correction": bool(bias_correction),
-        "nesterov": bool(nesterov),
-    }
+    options = {"eps_in_sqrt": bool(eps_in_sqrt), "nesterov": bool(nesterov)}
+    corrected = bool(bias_correction)
 
     def init(params: Any) -> RMSpropState:
-        def filled(value):
-            return map_arrays(
-                lambda p: jnp.full(p.shape, value, compute_dtype(p.dtype)),
-                params,
-                names=("params",),
-            )
-
+        nu = map_arrays(
+            lambda p: jnp.full_like(p, initial_scale, dtype=compute_dtype(p.dtype)),
+            params,
+            names=("params",),
+        )
         return RMSpropState(
-            nu=filled(initial_scale),
-            mu=filled(0.0) if centered else None,
-            momentum=filled(0.0) if momentum is not None else None,
+            nu=nu,
+            mu=zeros_in_compute_dtype(params) if centered else None,
+            momentum=zeros_in_compute_dtype(params) if momentum is not None else None,
         )
 
     def update(updates: Any, state: RMSpropState, params: Any, hyper: dict[str, jax.Array], step):
         del params
         lr, decay_t, eps_t = hyper["learning_rate"], hyper["decay"], hyper["eps"]
         momentum_t = hyper.get("momentum")
+        # Once per step, not per array.
+        correction = _numerics.bias_correction(decay_t, step + 1) if corrected else None
         trees = [updates, state.nu]
         names = ["updates", "state.nu"]
         for tree, name in ((state.mu, "state.mu"), (state.momentum, "state.momentum")):
@@ -169,7 +168,7 @@ def rmsprop(
             mu = rest.pop(0) if centered else None
             buffer = rest.pop(0) if momentum is not None else None
             return _rmsprop_update(
-                g, nu, mu, buffer, lr, decay_t, eps_t, momentum_t, step=step, **options
+                g, nu, mu, buffer, lr, decay_t, eps_t, momentum_t, correction, **options
             )
 
         new, nu, mu, buffer = map_arrays(one, *trees, names=tuple(names), outputs=4)

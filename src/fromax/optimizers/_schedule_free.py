@@ -10,8 +10,9 @@ import jax.numpy as jnp
 
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE, POSITIVE_FRACTION
 from fromax._core._hyperparams import _states, scheduled_transformation
+from fromax._core._numerics import bias_correction, safe_ratio
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 
 __all__ = [
     "ScheduleFreeState",
@@ -92,14 +93,9 @@ def _schedule_free(owner, hyperparams, warmup_steps, adam: bool) -> GradientTran
             params,
             names=("params",),
         )
-        moments = None
-        if adam:
-            moments = map_arrays(
-                lambda p: jnp.zeros(p.shape, compute_dtype(p.dtype)), params, names=("params",)
-            )
         return ScheduleFreeState(
             z,
-            moments,
+            zeros_in_compute_dtype(params) if adam else None,
             weight_sum=jnp.zeros((), jnp.float32),
             max_learning_rate=jnp.zeros((), jnp.float32),
             b1=jnp.ones((), jnp.float32),
@@ -116,11 +112,11 @@ def _schedule_free(owner, hyperparams, warmup_steps, adam: bool) -> GradientTran
         max_lr = jnp.maximum(state.max_learning_rate, lr)
         weight = max_lr ** hyper["weight_lr_power"]
         weight_sum = state.weight_sum + weight
-        c = jnp.where(weight_sum > 0, weight / jnp.where(weight_sum > 0, weight_sum, 1), 0)
+        c = safe_ratio(weight, weight_sum, weight_sum > 0, 0)
 
         if adam:
             b2, eps = hyper["b2"], hyper["eps"]
-            correction = 1 - b2 ** (step + 1).astype(jnp.float32)
+            correction = bias_correction(b2, step + 1)
 
             def one(g, p, z, v):
                 g = g.astype(z.dtype)

@@ -8,8 +8,8 @@ from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import check_option
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
-from fromax.transforms._building_blocks import momentum_update, zeros_in_compute_dtype
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
+from fromax.transforms._building_blocks import momentum_update
 
 __all__ = ["SgdState", "sgd"]
 

@@ -15,16 +15,13 @@ import jax.numpy as jnp
 from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import check_mask, check_option, resolve_mask
+from fromax._core._numerics import safe_ratio, squared_norm
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 from fromax.optimizers._adam import AdamState, _adam_hyperparams, _direction, _step_scalars
-from fromax.transforms._building_blocks import momentum_update, zeros_in_compute_dtype
+from fromax.transforms._building_blocks import momentum_update
 
 __all__ = ["LarsState", "lamb", "lars", "scale_by_trust_ratio", "trust_ratio"]
-
-
-def _squared_norm(x: jax.Array) -> jax.Array:
-    return jnp.sum(x * x)
 
 
 def trust_ratio(
@@ -54,8 +51,7 @@ def trust_ratio(
         (0.5, 1.0)
     """
     relative = (param_norm > 0) & (update_norm > 0)
-    safe = jnp.where(relative, update_norm + eps, 1)
-    return jnp.where(relative, trust_coefficient * param_norm / safe, 1)
+    return safe_ratio(trust_coefficient * param_norm, update_norm + eps, relative, 1)
 
 
 def scale_by_trust_ratio(
@@ -99,8 +95,8 @@ def scale_by_trust_ratio(
         def one(u, p):
             dtype = compute_dtype(p.dtype)
             x, w = u.astype(dtype), p.astype(dtype)
-            w_norm = jnp.maximum(jnp.sqrt(_squared_norm(w)), floor)
-            u_norm = jnp.maximum(jnp.sqrt(_squared_norm(x)), floor)
+            w_norm = jnp.maximum(jnp.sqrt(squared_norm(w)), floor)
+            u_norm = jnp.maximum(jnp.sqrt(squared_norm(x)), floor)
             return (x * trust_ratio(w_norm, u_norm, coefficient, eps)).astype(u.dtype)
 
         return map_arrays(one, updates, params, names=("updates", "params")), state
@@ -217,8 +213,8 @@ def lars(
             w, x = p.astype(dtype), g.astype(dtype)
             scale = lr
             if scales:
-                w_norm = jnp.sqrt(_squared_norm(w))
-                denominator = jnp.sqrt(_squared_norm(x))
+                w_norm = jnp.sqrt(squared_norm(w))
+                denominator = jnp.sqrt(squared_norm(x))
                 if decays:
                     denominator = denominator + decay * w_norm
                 scale = lr * trust_ratio(w_norm, denominator, coefficient, eps)
@@ -322,8 +318,8 @@ def lamb(
             r, m, v = _direction(g, m, v, scalars)
             w = p.astype(r.dtype)
             u = r + decay * w if decays else r
-            w_norm = jnp.sqrt(_squared_norm(w))
-            u_norm = jnp.sqrt(_squared_norm(u))
+            w_norm = jnp.sqrt(squared_norm(w))
+            u_norm = jnp.sqrt(squared_norm(u))
             return (-lr * trust_ratio(w_norm, u_norm) * u).astype(p.dtype), m, v
 
         new, mu, nu = map_arrays(

@@ -16,7 +16,7 @@ from fromax._core._bounds import ANY, NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import check_mask, check_option, resolve_mask
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 
 __all__ = [
     "TraceState",
@@ -24,15 +24,7 @@ __all__ = [
     "momentum_update",
     "scale_by_learning_rate",
     "trace",
-    "zeros_in_compute_dtype",
 ]
-
-
-def zeros_in_compute_dtype(tree: Any) -> Any:
-    """Zeros shaped like ``tree``'s arrays, in float32 (or wider): optimiser moments."""
-    return map_arrays(
-        lambda x: jnp.zeros(jnp.shape(x), compute_dtype(x.dtype)), tree, names=("params",)
-    )
 
 
 def momentum_update(
