@@ -18,10 +18,12 @@ __all__ = ["bias_correction", "divide_by_root", "safe_ratio", "squared_norm"]
 def bias_correction(beta: Any, t: Any) -> jax.Array:
     """``1 - beta**t`` without float32 cancellation: ``-expm1(t * log1p(beta - 1))``.
 
-    With beta = 0.999 at t = 1, ``1 - beta**t`` in float32 can be off by
-    6e-5 relative (``beta**t`` rounds to within an ulp of 1); this form is
-    accurate to a few ulps of the result. ``beta - 1`` is exact in float32
-    for beta in [0.5, 1] (Sterbenz), so nothing cancels. Computed in float32.
+    In float32, ``beta**t`` rounds to within an ulp of 1, and ``1 - beta**t``
+    keeps that error: measured on XLA:CPU, 80 ulps (7e-6 relative) at
+    beta = 0.999, t = 3, and 1e-4 relative at beta = 0.9999. This form stays
+    within 5 ulps of the float64 value (tests/core/test_numerics.py):
+    ``beta - 1`` is exact in float32 for beta in [0.5, 1] (Sterbenz), so
+    nothing cancels. Computed in float32.
 
     Args:
         beta: the decay rate, a scalar in [0, 1].
