@@ -9,9 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import reference_standalone as ref
 
 import fromax
+import reference_standalone as ref
 from fromax._core._numerics import divide_by_root, safe_ratio, squared_norm
 from fromax._core._tree import zeros_in_compute_dtype
 
@@ -68,7 +68,9 @@ def test_squared_norm_safe_ratio_and_divide_by_root_by_hand():
     assert float(squared_norm(x)) == 169.0
     norms = jnp.array([2.0, 0.0, 4.0])
     np.testing.assert_array_equal(safe_ratio(1.0, norms, norms > 0, 7.0), [0.5, 7.0, 0.25])
-    np.testing.assert_array_equal(divide_by_root(jnp.ones(3), norms), [np.float32(2**-0.5), 0.0, 0.5])
+    np.testing.assert_array_equal(
+        divide_by_root(jnp.ones(3), norms), [np.float32(2**-0.5), 0.0, 0.5]
+    )
     # The undefined entries reach neither the value nor the gradient.
     grad = jax.grad(lambda d: jnp.sum(safe_ratio(1.0, d, d > 0, 0.0)))(norms)
     grad_root = jax.grad(lambda s: jnp.sum(divide_by_root(1.0, s)))(norms)
