@@ -31,10 +31,11 @@ class AdafactorState(NamedTuple):
         momentum: the moving average of the updates (``momentum`` given).
 
     Example:
-        >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.adafactor().init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'AdafactorState'
+        >>> import jax, jax.numpy as jnp, fromax
+        >>> state = fromax.adafactor().init({'w': jnp.ones((256, 128)), 'b': jnp.ones(3)})
+        >>> shapes = jax.tree.map(jnp.shape, state.inner)
+        >>> shapes.row_moments, shapes.column_moments, shapes.moments
+        ({'b': None, 'w': (128,)}, {'b': None, 'w': (256,)}, {'b': (3,), 'w': None})
     """
 
     row_moments: Any

@@ -37,9 +37,11 @@ class AdamState(NamedTuple):
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.adam(1e-3).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'AdamState'
+        >>> opt = fromax.adam(0.1)
+        >>> params = {'w': jnp.ones(2, jnp.bfloat16)}
+        >>> _, state = opt.update({'w': jnp.array([1.0, -2.0], jnp.bfloat16)}, opt.init(params))
+        >>> state.inner.mu['w']  # (1 - b1) g, in float32 for bfloat16 parameters
+        Array([ 0.1..., -0.2...], dtype=float32)
     """
 
     mu: Any

@@ -25,9 +25,8 @@ class FromageState(NamedTuple):
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.fromage(0.01, p_bound=2.0).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'FromageState'
+        >>> fromax.fromage(0.01, p_bound=2.0).init({'w': jnp.array([3.0, 4.0])}).inner
+        FromageState(initial_norms={'w': Array(5., dtype=float32)})
     """
 
     initial_norms: Any

@@ -16,16 +16,17 @@ __all__ = ["LionState", "lion"]
 
 
 class LionState(NamedTuple):
-    """Lion's own state.
+    """Lion's own state: its momentum.
 
     Attributes:
         momentum: m, like the parameters, in float32 (or wider).
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.lion(1e-4).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'LionState'
+        >>> opt, params = fromax.lion(0.1), jnp.zeros(2)
+        >>> _, state = opt.update(jnp.array([1.0, -2.0]), opt.init(params), params)
+        >>> state.inner.momentum  # (1 - b2) g
+        Array([ 0.01, -0.02], dtype=float32)
     """
 
     momentum: Any

@@ -17,7 +17,7 @@ __all__ = ["MadamState", "madam"]
 
 
 class MadamState(NamedTuple):
-    """Madam's own state.
+    """Madam's own state: the second moments, and the scale that bounds each tensor.
 
     Attributes:
         second_moments: v, like the parameters, in float32 (or wider).
@@ -25,9 +25,8 @@ class MadamState(NamedTuple):
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.madam().init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'MadamState'
+        >>> fromax.madam().init({'w': jnp.array([3.0, -4.0])}).inner.initial_rms  # sqrt(12.5)
+        {'w': Array(3.535534, dtype=float32)}
     """
 
     second_moments: Any
@@ -114,10 +113,12 @@ def madam(
         lr, beta_t = hyper["learning_rate"], hyper["beta"]
         p_scale_t, g_bound_t = hyper["p_scale"], hyper["g_bound"]
         correction = bias_correction(beta_t, step + 1)  # once per step, not per array
+
+        def one(g, v, p, r):
+            return _madam_update(g, v, p, r, lr, beta_t, p_scale_t, g_bound_t, correction)
+
         new, moments = map_arrays(
-            lambda g, v, p, r: _madam_update(
-                g, v, p, r, lr, beta_t, p_scale_t, g_bound_t, correction
-            ),
+            one,
             updates,
             state.second_moments,
             params,

@@ -19,7 +19,7 @@ _FALLBACK_SCALE = 0.01
 
 
 class NeroState(NamedTuple):
-    """Nero's own state.
+    """Nero's own state: per-neuron second moments and per-tensor step scales.
 
     Attributes:
         second_moments: per neuron, the moving average of ``||g_neuron||**2``
@@ -28,10 +28,10 @@ class NeroState(NamedTuple):
         scales: per tensor, the float32 step scale fixed at ``init``.
 
     Example:
-        >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.nero().init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'NeroState'
+        >>> import jax, jax.numpy as jnp, fromax
+        >>> state = fromax.nero().init({'w': jnp.ones((2, 3)), 'b': jnp.ones(3)})
+        >>> jax.tree.map(jnp.shape, state.inner.second_moments)  # one per neuron
+        {'b': (3,), 'w': (2,)}
     """
 
     second_moments: Any

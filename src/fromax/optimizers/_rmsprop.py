@@ -27,9 +27,8 @@ class RMSpropState(NamedTuple):
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.rmsprop(1e-3).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'RMSpropState'
+        >>> fromax.rmsprop(0.1, initial_scale=1.0).init(jnp.zeros(2)).inner
+        RMSpropState(nu=Array([1., 1.], dtype=float32), mu=None, momentum=None)
     """
 
     nu: Any

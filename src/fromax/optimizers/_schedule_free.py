@@ -38,9 +38,9 @@ class ScheduleFreeState(NamedTuple):
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.schedule_free_sgd().init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'ScheduleFreeState'
+        >>> state = fromax.schedule_free_sgd().init(jnp.array([1.0, 2.0]))
+        >>> state.inner.z, state.inner.b1  # z starts at the parameters
+        (Array([1., 2.], dtype=float32), Array(1., dtype=float32))
     """
 
     z: Any

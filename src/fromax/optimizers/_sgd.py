@@ -15,7 +15,7 @@ __all__ = ["SgdState", "sgd"]
 
 
 class SgdState(NamedTuple):
-    """``sgd``'s own state.
+    """``sgd``'s own state: the momentum's velocity, if any.
 
     Attributes:
         velocity: a pytree like the parameters in float32 (or wider), or None
@@ -23,9 +23,8 @@ class SgdState(NamedTuple):
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.sgd(0.1, momentum=0.9).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'SgdState'
+        >>> print(fromax.sgd(0.1).init(jnp.zeros(2)).inner.velocity)  # no momentum
+        None
     """
 
     velocity: Any

@@ -153,16 +153,18 @@ def add_decayed_weights(weight_decay: Any = 0.0, mask: Any = None) -> GradientTr
 
 
 class TraceState(NamedTuple):
-    """``trace``'s own state.
+    """``trace``'s own state: the velocity.
 
     Attributes:
         velocity: a pytree like the parameters, in float32 (or wider).
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.trace(0.9).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'TraceState'
+        >>> opt = fromax.trace(0.5)
+        >>> _, state = opt.update(jnp.ones(2), opt.init(jnp.zeros(2)))
+        >>> _, state = opt.update(jnp.ones(2), state)
+        >>> state.inner.velocity  # 1 + 0.5 * 1
+        Array([1.5, 1.5], dtype=float32)
     """
 
     velocity: Any
