@@ -21,6 +21,7 @@ from fromax._core._hyperparams import (
     scheduled_transformation,
     set_hyperparams,
 )
+from fromax._core._numerics import bias_correction
 from fromax._core._transformation import GradientTransformation, apply_updates, chain
 from fromax.optimizers import (
     AdafactorState,
@@ -39,7 +40,6 @@ from fromax.optimizers import (
     adam,
     adam_direction,
     adamw,
-    bias_correction,
     fromage,
     fromage_update,
     lamb,

@@ -79,15 +79,12 @@ def test_sweep_compiles_once_and_equals_separate_runs(tmp_path, capsys):
     data = load_dataset("digits")
     rates = np.array([0.01, 0.05, 0.2])
     traces = []
-    results = sweep(
-        mlp(),
-        lambda lr: fromax.fromage(lr),
-        rates,
-        data,
-        steps=15,
-        batch_size=32,
-        on_trace=lambda: traces.append(1),
-    )
+
+    def make_optimizer(lr):
+        traces.append(1)  # a Python side effect: runs once per trace of sweep's program
+        return fromax.fromage(lr)
+
+    results = sweep(mlp(), make_optimizer, rates, data, steps=15, batch_size=32)
     assert len(traces) == 1
     for i, rate in enumerate(rates):
         losses = []

@@ -176,7 +176,8 @@ def test_masked_adam_has_no_state_for_left_out_leaves_and_matches_optax():
     _close(got, want, rtol=2e-5)
     # The left-out leaf's updates pass through unchanged: the raw gradients.
     np.testing.assert_allclose(got[1], params[1] + sum(g[1] for g in grads), rtol=1e-6)
-    assert state.inner.inner.inner.mu[1] is None
+    assert type(state) is fromax.MaskedState  # no counter of its own
+    assert state.inner.inner.mu[1] is None
 
 
 def test_masked_refuses_a_mask_of_another_structure():
@@ -200,9 +201,9 @@ def test_skip_nonfinite_leaves_parameters_and_inner_state_untouched():
     for skipped in (history[1], history[3]):
         for u in skipped:
             np.testing.assert_array_equal(u, 0.0)
-    assert int(state.inner.skipped) == 2
-    assert int(state.inner.inner.count) == 3  # the inner schedule did not advance
-    _close(state.inner.inner, plain)
+    assert int(state.skipped) == 2
+    assert int(state.inner.count) == 3  # the inner schedule did not advance
+    _close(state.inner, plain)
 
 
 @pytest.mark.parametrize("every_k", [1, 3])
@@ -223,11 +224,50 @@ def test_accumulate_gradients_applies_the_mean_every_k_steps(every_k):
                 np.testing.assert_array_equal(u, 0.0)
         else:
             _close(updates, want_history[t // every_k], rtol=1e-6)
-    assert int(state.inner.inner.count) == len(grads) // every_k
+    assert int(state.inner.count) == len(grads) // every_k
+    assert int(state.count) == 0  # the sum is empty after an applied step
     # optax's MultiSteps does the same.
     multi = optax.MultiSteps(optax.adam(optax.linear_schedule(0.1, 0.05, 2)), every_k)
     theirs, _, _ = _run(multi, params, grads)
     _close(got, theirs, rtol=2e-5)
+
+
+WRAPPERS = {
+    "masked": lambda inner: fromax.masked(inner, [True]),
+    "skip_nonfinite": fromax.skip_nonfinite,
+    "accumulate_gradients": lambda inner: fromax.accumulate_gradients(inner, every_k=1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRAPPERS))
+def test_wrappers_pass_extra_arguments_to_the_inner_update(name):
+    seen = []
+
+    def update(updates, state, params=None, **extra):
+        seen.append(extra)
+        return updates, state
+
+    opt = WRAPPERS[name](fromax.GradientTransformation(lambda params: (), update))
+    params = [jnp.ones(2)]
+    opt.update(params, opt.init(params), params, loss=jnp.float32(3.0))
+    assert [set(extra) for extra in seen] == [{"loss"}]
+    # An optax transformation without extra arguments is called without them.
+    opt = WRAPPERS[name](optax.scale(2.0))
+    updates, _ = opt.update(params, opt.init(params), params, loss=jnp.float32(3.0))
+    np.testing.assert_array_equal(updates[0], 2.0)
+
+
+@pytest.mark.parametrize("name", sorted(WRAPPERS))
+def test_wrapper_states_hold_the_inner_state_directly(name):
+    opt = fromax.chain(WRAPPERS[name](fromax.sgd(0.1)), fromax.scale_by_learning_rate(0.5))
+    state = opt.init([jnp.ones(2)])
+    assert not isinstance(state[0], fromax.TransformState)  # no counter of its own
+    assert isinstance(state[0].inner, fromax.TransformState)  # sgd's, one level down
+    assert set(fromax.hyperparams(state)) == {"0/inner/learning_rate", "1/learning_rate"}
+    state = fromax.set_hyperparams(state, {"0/inner/learning_rate": 0.3})
+    assert state[0].inner.schedules["learning_rate"] == schedules.constant(0.3)
+    with pytest.raises(TypeError, match=f"{name}'s update was given a TransformState: pass"):
+        opt.update([jnp.ones(2)], (state[1], state[1]), [jnp.ones(2)])
 
 
 def test_accumulate_gradients_refuses_bad_k():
@@ -307,7 +347,7 @@ def test_readme_chain_lists_every_hyperparameter():
     ]
     updates, state = jax.jit(mine.update)(jax.tree.map(jnp.ones_like, params), state, params)
     assert float(fromax.hyperparams(state)["b2"]) == pytest.approx(0.95)
-    assert int(state.inner.skipped) == 0
+    assert int(state.skipped) == 0
     # Adam's first step is sign(g); the decay reaches the matrix only.
     np.testing.assert_allclose(updates["b"], -0.01, rtol=1e-5)
     np.testing.assert_allclose(updates["w"], -0.01 * (1 + 1e-2), rtol=1e-5)

@@ -15,6 +15,7 @@ import jax
 import numpy as np
 
 from fromax._core._registry import Tree
+from fromax._core._tree import is_none
 
 __all__ = ["MASK", "check_mask", "resolve_mask"]
 
@@ -34,10 +35,6 @@ def check_mask(mask: Any, where: str) -> None:
 
 # The kind every mask argument is declared with (see _registry.declare).
 MASK = Tree("a pytree of bools like the parameters, or a callable params -> bools", check_mask)
-
-
-def _is_none(x: Any) -> bool:
-    return x is None
 
 
 def resolve_mask(mask: Any, tree: Any, name: str, owner: str) -> Any:
@@ -66,11 +63,11 @@ def resolve_mask(mask: Any, tree: Any, name: str, owner: str) -> Any:
 
     def broadcast(flag: Any, subtree: Any) -> Any:
         return jax.tree.map(
-            lambda leaf: None if leaf is None else bool(flag), subtree, is_leaf=_is_none
+            lambda leaf: None if leaf is None else bool(flag), subtree, is_leaf=is_none
         )
 
     try:
-        return jax.tree.map(broadcast, mask, tree, is_leaf=_is_none)
+        return jax.tree.map(broadcast, mask, tree, is_leaf=is_none)
     except ValueError as error:
         raise ValueError(
             f"{owner}'s {name} must have the parameters' tree structure (or a prefix of it): "

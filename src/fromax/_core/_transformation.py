@@ -14,7 +14,9 @@ __all__ = [
     "GradientTransformation",
     "apply_updates",
     "chain",
+    "check_state",
     "check_transformation",
+    "forward_extra",
 ]
 
 
@@ -41,10 +43,9 @@ class GradientTransformation(NamedTuple):
 
 
 def check_transformation(value: Any, where: str) -> None:
-    """Raises TypeError naming ``where`` unless ``value`` has callable ``init`` and ``update``.
+    """Raises TypeError unless ``value`` has callable ``init`` and ``update`` (fromax's or optax's).
 
-    fromax's transformations and optax's (or anyone's) pass: the contract is
-    the two functions, not the class.
+    ``where`` names the argument: ``"masked's inner"``, ``"chain's argument 0"``.
     """
     if not (callable(getattr(value, "init", None)) and callable(getattr(value, "update", None))):
         raise TypeError(
@@ -66,6 +67,33 @@ def _accepts_extra_args(update: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return False
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def forward_extra(transform: Any) -> Callable[..., tuple[Any, Any]]:
+    """``transform.update`` as ``update(updates, state, params=None, **extra)``.
+
+    Extra keyword arguments reach an ``update`` that takes ``**kwargs`` (every
+    fromax transformation, optax's ``GradientTransformationExtraArgs``) and
+    are dropped for one that does not (optax's plain transformations), as
+    optax's ``chain`` does.
+    """
+    if _accepts_extra_args(transform.update):
+        return transform.update
+
+    def update(updates: Any, state: Any, params: Any = None, **extra: Any) -> tuple[Any, Any]:
+        del extra
+        return transform.update(updates, state, params)
+
+    return update
+
+
+def check_state(state: Any, expected: type, owner: str) -> None:
+    """Raises TypeError unless ``state`` is an ``expected``, the state ``owner``'s init returns."""
+    if not isinstance(state, expected):
+        raise TypeError(
+            f"{owner}'s update was given a {type(state).__name__}: pass the state that "
+            f"{owner}'s init(params) returned"
+        )
 
 
 def chain(*transforms: Any) -> GradientTransformation:
@@ -93,7 +121,7 @@ def chain(*transforms: Any) -> GradientTransformation:
     """
     for i, t in enumerate(transforms):
         check_transformation(t, f"chain's argument {i}")
-    takes_extra = tuple(_accepts_extra_args(t.update) for t in transforms)
+    update_fns = tuple(forward_extra(t) for t in transforms)
 
     def init(params: Any) -> tuple[Any, ...]:
         return tuple(t.init(params) for t in transforms)
@@ -105,11 +133,8 @@ def chain(*transforms: Any) -> GradientTransformation:
                 f"init returns; call init(params) first"
             )
         new_state = []
-        for t, s, extra_ok in zip(transforms, state, takes_extra, strict=True):
-            if extra_ok:
-                updates, s = t.update(updates, s, params, **extra)
-            else:
-                updates, s = t.update(updates, s, params)
+        for update_fn, s in zip(update_fns, state, strict=True):
+            updates, s = update_fn(updates, s, params, **extra)
             new_state.append(s)
         return updates, tuple(new_state)
 

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["compute_dtype", "map_arrays"]
+__all__ = ["compute_dtype", "is_none", "map_arrays", "zeros_in_compute_dtype"]
 
 
 def compute_dtype(dtype: Any) -> np.dtype:
@@ -22,12 +22,14 @@ def compute_dtype(dtype: Any) -> np.dtype:
     return np.dtype(jnp.promote_types(dtype, jnp.float32))
 
 
-def _is_none(x: Any) -> bool:
+def is_none(x: Any) -> bool:
+    """``is_leaf`` for jax.tree functions: a None is a leaf (an optax-style masked-out
+    entry), not an empty subtree."""
     return x is None
 
 
 def _describe(tree: Any) -> str:
-    text = str(jax.tree.structure(tree, is_leaf=_is_none))
+    text = str(jax.tree.structure(tree, is_leaf=is_none))
     return text if len(text) <= 200 else text[:200] + "..."
 
 
@@ -38,9 +40,9 @@ def check_same_structure(
 
     The leaves of the first ``shaped`` trees (default: all) must also match in shape.
     """
-    reference = jax.tree.structure(trees[0], is_leaf=_is_none)
+    reference = jax.tree.structure(trees[0], is_leaf=is_none)
     for tree, name in zip(trees[1:], names[1:], strict=True):
-        structure = jax.tree.structure(tree, is_leaf=_is_none)
+        structure = jax.tree.structure(tree, is_leaf=is_none)
         if structure != reference:
             raise ValueError(
                 f"{name} and {names[0]} must have the same tree structure; pass the "
@@ -50,9 +52,9 @@ def check_same_structure(
     shaped = len(trees) if shaped is None else shaped
     if shaped < 2:
         return
-    paths = jax.tree_util.tree_flatten_with_path(trees[0], is_leaf=_is_none)[0]
+    paths = jax.tree_util.tree_flatten_with_path(trees[0], is_leaf=is_none)[0]
     for tree, name in zip(trees[1:shaped], names[1:shaped], strict=True):
-        for (path, a), b in zip(paths, jax.tree.leaves(tree, is_leaf=_is_none), strict=True):
+        for (path, a), b in zip(paths, jax.tree.leaves(tree, is_leaf=is_none), strict=True):
             if a is not None and b is not None and np.shape(a) != np.shape(b):
                 raise ValueError(
                     f"{name}{jax.tree_util.keystr(path)} has shape {np.shape(b)} but "
@@ -95,8 +97,24 @@ def map_arrays(
         return fn(first, *rest)
 
     if outputs == 1:
-        return jax.tree.map(leaf, *trees, is_leaf=_is_none)
-    leaves, treedef = jax.tree.flatten(trees[0], is_leaf=_is_none)
+        return jax.tree.map(leaf, *trees, is_leaf=is_none)
+    leaves, treedef = jax.tree.flatten(trees[0], is_leaf=is_none)
     others = [treedef.flatten_up_to(t) for t in trees[1:]]
     results = [leaf(*args) for args in zip(leaves, *others, strict=True)]
     return tuple(jax.tree.unflatten(treedef, [r[i] for r in results]) for i in range(outputs))
+
+
+def zeros_in_compute_dtype(tree: Any) -> Any:
+    """Zeros like ``tree``'s arrays, in float32 (or wider): optimiser moments.
+
+    Built with ``zeros_like``, so each moment gets its parameter's sharding.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from fromax._core._tree import zeros_in_compute_dtype
+        >>> zeros_in_compute_dtype({"w": jnp.ones(2, jnp.bfloat16)})
+        {'w': Array([0., 0.], dtype=float32)}
+    """
+    return map_arrays(
+        lambda x: jnp.zeros_like(x, dtype=compute_dtype(x.dtype)), tree, names=("params",)
+    )

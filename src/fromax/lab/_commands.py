@@ -78,18 +78,14 @@ def _write_json(path: Path, value: Any) -> None:
     temporary.replace(path)
 
 
+def _data_order(config: Mapping[str, Any]) -> dict[str, int]:
+    """The run's steps, batch size and seed: with the data, they fix every batch."""
+    return {key: config[key] for key in ("steps", "batch_size", "seed")}
+
+
 def _train(config: Mapping[str, Any], model: Any, optimizer: Any, data: Any, **extra: Any) -> Run:
     """``train`` with the run's own steps, batch size, seed and devices."""
-    return train(
-        model,
-        optimizer,
-        data,
-        steps=config["steps"],
-        batch_size=config["batch_size"],
-        seed=config["seed"],
-        devices=config["devices"],
-        **extra,
-    )
+    return train(model, optimizer, data, **_data_order(config), devices=config["devices"], **extra)
 
 
 def train_command(
@@ -101,15 +97,8 @@ def train_command(
     ``config`` may only override ``steps`` (to extend the run).
     """
     out_dir = Path(out_dir)
-    metrics_path = out_dir / METRICS
     if resume:
-        saved = out_dir / RUN_CONFIG
-        if not saved.is_file() or not (out_dir / CHECKPOINT).is_file():
-            raise ValueError(f"--resume {out_dir}: no {RUN_CONFIG} and {CHECKPOINT} there")
-        stored = RunConfig(json.loads(saved.read_text()))
-        if config is not None and config.get("steps"):
-            stored["steps"] = config["steps"]
-        config = stored
+        config = _saved_config(out_dir, config)
     if not isinstance(config, RunConfig):
         raise TypeError("train_command needs a RunConfig unless it resumes")
     _check_positive(
@@ -117,38 +106,68 @@ def train_command(
     )
     optimizer = config.optimizer()
     model, data = _load(config)
-    start: Run | None = None
     if resume:
-        fresh = init_run(model, optimizer, data, config["seed"])
-        params, opt_state = restore_checkpoint(
-            out_dir / CHECKPOINT, (fresh.params, fresh.opt_state)
-        )
-        step = int(load_checkpoint_metadata(out_dir / CHECKPOINT)["step"])
-        start = Run(params, opt_state, step)
-        kept = (
-            [
-                line
-                for line in metrics_path.read_text().splitlines()
-                if json.loads(line)["step"] <= step
-            ]
-            if metrics_path.is_file()
-            else []
-        )
-        metrics_path.write_text("".join(line + "\n" for line in kept))
-        out.write(f"resuming {out_dir} at step {step} of {config['steps']}\n")
+        start, records = _restore(out_dir, config, model, optimizer, data)
+        out.write(f"resuming {out_dir} at step {start.step} of {config['steps']}\n")
     else:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        metrics_path.write_text("")
-        _write_json(out_dir / RUN_CONFIG, dict(config))
+        start, records = None, _start_output(out_dir, config)
+    began = time.perf_counter()
+    run = _train_with_checkpoints(out_dir, config, model, optimizer, data, start, records, err)
+    seconds = time.perf_counter() - began
+    steps_run = run.step - (start.step if start is not None else 0)
+    return _summarise(out_dir, config, model, data, run, records, seconds, steps_run, out)
 
-    records: list[dict[str, float]] = []
-    if resume:
-        records = [json.loads(line) for line in metrics_path.read_text().splitlines()]
+
+def _saved_config(out_dir: Path, override: Mapping[str, Any] | None) -> RunConfig:
+    """The arguments of the run saved in ``out_dir``, with ``steps`` from ``override``."""
+    saved = out_dir / RUN_CONFIG
+    if not saved.is_file() or not (out_dir / CHECKPOINT).is_file():
+        raise ValueError(f"--resume {out_dir}: no {RUN_CONFIG} and {CHECKPOINT} there")
+    config = RunConfig(json.loads(saved.read_text()))
+    if override is not None and override.get("steps"):
+        config["steps"] = override["steps"]
+    return config
+
+
+def _restore(
+    out_dir: Path, config: RunConfig, model: Any, optimizer: Any, data: Any
+) -> tuple[Run, list[dict[str, float]]]:
+    """The checkpointed run, and its metrics up to its step (later lines are dropped)."""
+    fresh = init_run(model, optimizer, data, config["seed"])
+    params, opt_state = restore_checkpoint(out_dir / CHECKPOINT, (fresh.params, fresh.opt_state))
+    step = int(load_checkpoint_metadata(out_dir / CHECKPOINT)["step"])
+    metrics_path = out_dir / METRICS
+    lines = metrics_path.read_text().splitlines() if metrics_path.is_file() else []
+    kept = [line for line in lines if json.loads(line)["step"] <= step]
+    metrics_path.write_text("".join(line + "\n" for line in kept))
+    return Run(params, opt_state, step), [json.loads(line) for line in kept]
+
+
+def _start_output(out_dir: Path, config: RunConfig) -> list[dict[str, float]]:
+    """A fresh output folder: empty metrics and the run's arguments; no records yet."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / METRICS).write_text("")
+    _write_json(out_dir / RUN_CONFIG, dict(config))
+    return []
+
+
+def _train_with_checkpoints(
+    out_dir: Path,
+    config: RunConfig,
+    model: Any,
+    optimizer: Any,
+    data: Any,
+    start: Run | None,
+    records: list[dict[str, float]],
+    err: TextIO,
+) -> Run:
+    """Trains from ``start``, appending metrics to ``records`` and the metrics file,
+    showing progress, and checkpointing every ``checkpoint_every`` steps and at the end."""
     progress = Progress(config["steps"], stream=err, label=config["optimizer"])
 
     def on_steps(batch: list[dict[str, float]]) -> None:
         records.extend(batch)
-        with metrics_path.open("a") as f:
+        with (out_dir / METRICS).open("a") as f:
             f.writelines(json.dumps(r) + "\n" for r in batch)
         progress.update(batch)
 
@@ -167,8 +186,6 @@ def train_command(
             },
         )
 
-    began = time.perf_counter()
-    first = start.step if start is not None else 0
     run = _train(
         config,
         model,
@@ -179,9 +196,23 @@ def train_command(
         checkpoint_every=config.get("checkpoint_every", 0),
         on_checkpoint=on_checkpoint,
     )
-    seconds = time.perf_counter() - began
     progress.close()
     on_checkpoint(run)
+    return run
+
+
+def _summarise(
+    out_dir: Path,
+    config: RunConfig,
+    model: Any,
+    data: Any,
+    run: Run,
+    records: list[dict[str, float]],
+    seconds: float,
+    steps_run: int,
+    out: TextIO,
+) -> dict[str, Any]:
+    """Evaluates the trained model; writes summary.json and the figure, and says so."""
     train_loss, train_accuracy = evaluate(model, run.params, data.x_train, data.y_train)
     test_loss, test_accuracy = evaluate(model, run.params, data.x_test, data.y_test)
     summary = {
@@ -196,7 +227,7 @@ def train_command(
         "test_loss": test_loss,
         "test_accuracy": test_accuracy,
         "seconds": seconds,
-        "steps_per_second": (run.step - first) / max(seconds, 1e-9),
+        "steps_per_second": steps_run / max(seconds, 1e-9),
     }
     _write_json(out_dir / "summary.json", summary)
     figure = _draw(training_figure, records, out_dir / "training.png", config.label(), out=out)
@@ -294,19 +325,11 @@ def sweep_command(
     traces = []
 
     def make(value: jax.Array):
+        traces.append(1)  # sweep calls this once per trace of its program
         return constructor(learning_rate=value, **kwargs)
 
     began = time.perf_counter()
-    results = sweep(
-        model,
-        make,
-        values,
-        data,
-        steps=config["steps"],
-        batch_size=config["batch_size"],
-        seed=config["seed"],
-        on_trace=lambda: traces.append(1),
-    )
+    results = sweep(model, make, values, data, **_data_order(config))
     seconds = time.perf_counter() - began
     out.write(
         f"{name}: {len(values)} learning rates x {config['steps']} steps in "

@@ -26,6 +26,16 @@ def _pyplot():
     return plt
 
 
+def _save(plt: Any, fig: Any, axes: Sequence[Any], path: Path) -> Path:
+    """Grids every panel, lays the figure out, writes it to ``path`` and frees it."""
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _series(records: Sequence[Mapping[str, float]], key: str) -> tuple[list[float], list[float]]:
     return [r["step"] for r in records], [r[key] for r in records]
 
@@ -39,14 +49,10 @@ def training_figure(records: Sequence[Mapping[str, float]], path: Path, title: s
     for ax, key in zip(axes, panels, strict=True):
         ax.plot(*_series(records, key), linewidth=1)
         ax.set_ylabel(key.replace("_", " "))
-        ax.grid(alpha=0.3)
     axes[0].set_yscale("log")
     axes[0].set_title(title)
     axes[-1].set_xlabel("step")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, axes, path)
 
 
 def compare_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], path: Path) -> Path:
@@ -61,12 +67,7 @@ def compare_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], path: Path
     accuracy_ax.set_ylabel("training accuracy")
     accuracy_ax.set_xlabel("step")
     loss_ax.legend()
-    for ax in (loss_ax, accuracy_ax):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, (loss_ax, accuracy_ax), path)
 
 
 def sweep_figure(
@@ -83,9 +84,4 @@ def sweep_figure(
     accuracy_ax.set_ylabel("test accuracy")
     accuracy_ax.set_xlabel(name.replace("_", " "))
     accuracy_ax.set_xscale("log")
-    for ax in (loss_ax, accuracy_ax):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, (loss_ax, accuracy_ax), path)

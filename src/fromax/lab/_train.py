@@ -9,7 +9,6 @@ uninterrupted run ends.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -203,7 +202,6 @@ def sweep(
     steps: int,
     batch_size: int,
     seed: int = 0,
-    on_trace: Callable[[], None] = lambda: None,
 ) -> dict[str, np.ndarray]:
     """Trains one model per value, all in ONE compiled program (vmap over the value).
 
@@ -213,9 +211,9 @@ def sweep(
 
     Args:
         model, data, steps, batch_size, seed: as in :func:`train`.
-        make_optimizer: builds the optimiser from one (traced) value.
+        make_optimizer: builds the optimiser from one (traced) value; it is
+            called once each time the program is traced (once, normally).
         values: the values to sweep over.
-        on_trace: called each time the program is traced (once, normally).
 
     Returns:
         ``{"loss": [values, steps] training losses, "test_loss": [values],
@@ -230,7 +228,6 @@ def sweep(
     x_test, y_test = jnp.asarray(data.x_test), jnp.asarray(data.y_test)
 
     def one(value, rows):
-        on_trace()
         optimizer = make_optimizer(value)
 
         def body(carry, batch):
@@ -250,8 +247,3 @@ def sweep(
         program(jnp.asarray(values, jnp.float32), jnp.asarray(rows))
     )
     return {"loss": losses, "test_loss": test_loss, "test_accuracy": test_accuracy}
-
-
-def steps_per_second(start: float, steps: int) -> float:
-    """Steps per second since ``start`` (a ``time.perf_counter()`` reading)."""
-    return steps / max(time.perf_counter() - start, 1e-9)

@@ -13,7 +13,7 @@ from fromax.optimizers._nero import NeroState, nero, nero_project
 from fromax.optimizers._madam import MadamState, madam
 from fromax.optimizers._trust_ratio import LarsState, lamb, lars, scale_by_trust_ratio, trust_ratio
 from fromax.optimizers._sgd import SgdState, sgd
-from fromax.optimizers._adam_direction import AdamState, adam_direction, bias_correction
+from fromax.optimizers._adam_direction import AdamState, adam_direction
 from fromax.optimizers._adam import adam, adamw, nadam, scale_by_adam
 from fromax.optimizers._lion import LionState, lion
 from fromax.optimizers._rmsprop import RMSpropState, rmsprop
@@ -44,7 +44,6 @@ __all__ = [
     "adam",
     "adam_direction",
     "adamw",
-    "bias_correction",
     "fromage",
     "fromage_update",
     "lamb",

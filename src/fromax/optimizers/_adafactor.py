@@ -32,10 +32,11 @@ class AdafactorState(NamedTuple):
         momentum: the moving average of the updates (``momentum`` given).
 
     Example:
-        >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.adafactor().init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'AdafactorState'
+        >>> import jax, jax.numpy as jnp, fromax
+        >>> state = fromax.adafactor().init({'w': jnp.ones((256, 128)), 'b': jnp.ones(3)})
+        >>> shapes = jax.tree.map(jnp.shape, state.inner)
+        >>> shapes.row_moments, shapes.column_moments, shapes.moments
+        ({'b': None, 'w': (128,)}, {'b': None, 'w': (256,)}, {'b': (3,), 'w': None})
     """
 
     row_moments: PyTree
@@ -257,25 +258,31 @@ def adafactor(
             ),
         )
 
+    uses_params = scale_by_param or weight_decay_rate is not None
+
     def update(
         updates: Updates, state: AdafactorState, params: Params, hyper: dict[str, jax.Array], step
     ):
-        uses_params = scale_by_param or weight_decay_rate is not None
+        trees, names = [updates], ["updates"]
+        if uses_params:
+            trees.append(params)
+            names.append("params")
         per_tensor = [state.row_moments, state.column_moments, state.moments]
-        names = ["updates", "params", "state.row_moments", "state.column_moments", "state.moments"]
+        names += ["state.row_moments", "state.column_moments", "state.moments"]
         if momentum is not None:
             per_tensor.append(state.momentum)
             names.append("state.momentum")
-        trees = (updates, params if uses_params else updates)
 
-        def one(g, p, row, column, full, buffer=None):
+        def one(g, *rest):
+            p, rest = (rest[0], rest[1:]) if uses_params else (None, rest)
+            row, column, full, *buffer = rest
             return _adafactor_update(
                 g,
-                p if uses_params else None,
+                p,
                 row,
                 column,
                 full,
-                buffer,
+                buffer[0] if buffer else None,
                 hyper,
                 step,
                 axes=axes_of(g),
@@ -301,5 +308,5 @@ def adafactor(
         ),
         init,
         update,
-        needs_params=scale_by_param or weight_decay_rate is not None,
+        needs_params=uses_params,
     )

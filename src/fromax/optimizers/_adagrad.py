@@ -18,16 +18,15 @@ __all__ = ["AdagradState", "adagrad"]
 
 
 class AdagradState(NamedTuple):
-    """Adagrad's own state.
+    """Adagrad's own state: the sum of the squared gradients so far.
 
     Attributes:
         sum_of_squares: G, like the parameters, in float32 (or wider).
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.adagrad(0.1).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'AdagradState'
+        >>> fromax.adagrad(0.1).init(jnp.zeros(2)).inner  # initial_accumulator_value=0.1
+        AdagradState(sum_of_squares=Array([0.1, 0.1], dtype=float32))
     """
 
     sum_of_squares: PyTree

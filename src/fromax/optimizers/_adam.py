@@ -6,14 +6,12 @@ maths is written once, in :func:`~fromax.adam_direction` (``_adam_direction.py``
 
 from __future__ import annotations
 
-import jax
-
 from fromax._core._bounds import NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import MASK, resolve_mask
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 from fromax._core._types import Mask, ScalarOrSchedule
 from fromax.optimizers._adam_direction import (
     ADAM_MOMENTS,
@@ -21,7 +19,6 @@ from fromax.optimizers._adam_direction import (
     _direction,
     _step_scalars,
 )
-from fromax.transforms._building_blocks import zeros_in_compute_dtype
 
 __all__ = ["adam", "adamw", "nadam", "scale_by_adam"]
 
@@ -48,13 +45,13 @@ def _adam_family(
         lr = hyper.get("learning_rate")
         minus_lr = None if lr is None else -lr
         decay = hyper.get("weight_decay")
-        flags = (
-            resolve_mask(mask, params, "mask", owner)
-            if decay is not None
-            else jax.tree.map(lambda _: False, updates)
-        )
+        trees, names, flags = [updates, state.mu, state.nu], ["updates", "state.mu", "state.nu"], ()
+        if decay is not None:  # only then are the parameters read (and needed)
+            trees.append(params)
+            flags = (resolve_mask(mask, params, "mask", owner),)
+            names += ["params", "mask"]
 
-        def one(g, p, m, v, decay_on):
+        def one(g, m, v, p=None, decay_on=False):
             d, m, v = _direction(g, m, v, scalars)
             if decay_on:
                 d = d + decay * p.astype(compute_dtype(p.dtype))
@@ -62,14 +59,7 @@ def _adam_family(
                 d = minus_lr * d
             return d.astype(g.dtype), m, v
 
-        trees = (updates, params if decay is not None else updates, state.mu, state.nu)
-        new, mu, nu = map_arrays(
-            one,
-            *trees,
-            per_tensor=(flags,),
-            names=("updates", "params", "state.mu", "state.nu", "mask"),
-            outputs=3,
-        )
+        new, mu, nu = map_arrays(one, *trees, per_tensor=flags, names=tuple(names), outputs=3)
         return new, AdamState(mu, nu)
 
     return scheduled_transformation(

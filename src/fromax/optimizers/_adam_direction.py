@@ -13,10 +13,11 @@ import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE
+from fromax._core._numerics import bias_correction
 from fromax._core._registry import Hyperparameter, Number
 from fromax._core._types import PyTree
 
-__all__ = ["ADAM_MOMENTS", "AdamState", "adam_direction", "bias_correction"]
+__all__ = ["ADAM_MOMENTS", "AdamState", "adam_direction"]
 
 # Declared once for scale_by_adam, adam, adamw, nadam and lamb.
 ADAM_MOMENTS = (
@@ -43,22 +44,6 @@ class AdamState(NamedTuple):
 
     mu: PyTree
     nu: PyTree
-
-
-def bias_correction(beta: jax.Array, t: jax.Array) -> jax.Array:
-    """``1 - beta**t`` without float32 cancellation: ``-expm1(t * log1p(beta - 1))``.
-
-    With beta = 0.999 at t = 1, ``1 - beta**t`` in float32 can be off by
-    6e-5 relative (``beta**t`` rounds to within an ulp of 1); this form is
-    accurate to a few ulps of the result.
-
-    Example:
-        >>> import jax.numpy as jnp, fromax
-        >>> float(fromax.bias_correction(jnp.float32(0.5), jnp.float32(2.0)))
-        0.75
-    """
-    beta = jnp.asarray(beta, jnp.float32)
-    return -jnp.expm1(t * jnp.log1p(beta - 1))
 
 
 def adam_direction(

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from fromax._core._bounds import NONNEGATIVE, POSITIVE
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._numerics import safe_ratio, squared_norm
 from fromax._core._registry import Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
@@ -26,18 +27,11 @@ class FromageState(NamedTuple):
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.fromage(0.01, p_bound=2.0).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'FromageState'
+        >>> fromax.fromage(0.01, p_bound=2.0).init({'w': jnp.array([3.0, 4.0])}).inner
+        FromageState(initial_norms={'w': Array(5., dtype=float32)})
     """
 
     initial_norms: PyTree
-
-
-def _squared_norm(x: jax.Array) -> jax.Array:
-    # A plain fused reduction; XLA:CPU runs it at about the speed of a dot product
-    # (measured slightly faster), where optax's safe_norm costs extra passes.
-    return jnp.sum(x * x)
 
 
 def fromage_update(
@@ -88,9 +82,9 @@ def fromage_update(
     g = grad.astype(dtype)
     eta = jnp.asarray(learning_rate).astype(dtype)
 
-    w_sq, g_sq = _squared_norm(w), _squared_norm(g)
+    w_sq, g_sq = squared_norm(w), squared_norm(g)
     relative = (w_sq > 0) & (g_sq > 0)
-    ratio = jnp.where(relative, jnp.sqrt(w_sq) / jnp.sqrt(jnp.where(relative, g_sq, 1)), 1)
+    ratio = safe_ratio(jnp.sqrt(w_sq), jnp.sqrt(jnp.where(relative, g_sq, 1)), relative, 1)
 
     root = jnp.sqrt(1 + eta * eta)
     shrink = -(eta * eta) / (root * (1 + root))  # m - 1, without cancellation
@@ -103,8 +97,8 @@ def fromage_update(
         new_norm = jnp.sqrt(jnp.maximum(new_sq, 0))
         limit = jnp.asarray(p_bound).astype(dtype) * initial_norm.astype(dtype)
         clipped = (initial_norm > 0) & (new_norm > limit)
-        scale = jnp.where(clipped, limit / jnp.where(clipped, new_norm, 1), 1)
-        scale_minus_1 = jnp.where(clipped, (limit - new_norm) / jnp.where(clipped, new_norm, 1), 0)
+        scale = safe_ratio(limit, new_norm, clipped, 1)
+        scale_minus_1 = safe_ratio(limit - new_norm, new_norm, clipped, 0)
         # m * scale - 1 = (m - 1) * scale + (scale - 1)
         shrink = shrink * scale + scale_minus_1
         step = step * scale
@@ -184,7 +178,7 @@ def fromage(
         if p_bound is None:
             return FromageState(initial_norms=None)
         norms = map_arrays(
-            lambda p: jnp.sqrt(_squared_norm(p.astype(compute_dtype(p.dtype)))),
+            lambda p: jnp.sqrt(squared_norm(p.astype(compute_dtype(p.dtype)))),
             params,
             names=("params",),
         )
@@ -194,23 +188,17 @@ def fromage(
         updates: Updates, state: FromageState, params: Params, hyper: dict[str, jax.Array], step
     ):
         del step
-        lr = hyper["learning_rate"]
-        if state.initial_norms is None:
-            new = map_arrays(
-                lambda g, p: fromage_update(p, g, lr),
-                updates,
-                params,
-                names=("updates", "params"),
-            )
-        else:
-            bound = hyper["p_bound"]
-            new = map_arrays(
-                lambda g, p, n: fromage_update(p, g, lr, n, bound),
-                updates,
-                params,
-                per_tensor=(state.initial_norms,),
-                names=("updates", "params", "state.initial_norms"),
-            )
+        lr, bound = hyper["learning_rate"], hyper.get("p_bound")
+        norms, names = (), ("updates", "params")
+        if state.initial_norms is not None:  # p_bound is on
+            norms, names = (state.initial_norms,), (*names, "state.initial_norms")
+        new = map_arrays(
+            lambda g, p, n=None: fromage_update(p, g, lr, n, bound),
+            updates,
+            params,
+            per_tensor=norms,
+            names=names,
+        )
         return new, state
 
     return scheduled_transformation(

@@ -11,23 +11,24 @@ from fromax._core._bounds import NONNEGATIVE, POSITIVE_FRACTION, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["LionState", "lion"]
 
 
 class LionState(NamedTuple):
-    """Lion's own state.
+    """Lion's own state: its momentum.
 
     Attributes:
         momentum: m, like the parameters, in float32 (or wider).
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.lion(1e-4).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'LionState'
+        >>> opt, params = fromax.lion(0.1), jnp.zeros(2)
+        >>> _, state = opt.update(jnp.array([1.0, -2.0]), opt.init(params), params)
+        >>> state.inner.momentum  # (1 - b2) g
+        Array([ 0.01, -0.02], dtype=float32)
     """
 
     momentum: PyTree
@@ -117,35 +118,24 @@ def lion(
     """
 
     def init(params: Params) -> LionState:
-        return LionState(
-            map_arrays(
-                lambda p: jnp.zeros(p.shape, compute_dtype(p.dtype)), params, names=("params",)
-            )
-        )
+        return LionState(zeros_in_compute_dtype(params))
 
     def update(
         updates: Updates, state: LionState, params: Params, hyper: dict[str, jax.Array], step
     ):
         del step
         lr, b1, b2 = hyper["learning_rate"], hyper["b1"], hyper["b2"]
-        if weight_decay is None:
-            new, momentum = map_arrays(
-                lambda g, m: _lion_update(g, m, None, lr, b1, b2, None),
-                updates,
-                state.momentum,
-                names=("updates", "state.momentum"),
-                outputs=2,
-            )
-        else:
-            decay = hyper["weight_decay"]
-            new, momentum = map_arrays(
-                lambda g, m, p: _lion_update(g, m, p, lr, b1, b2, decay),
-                updates,
-                state.momentum,
-                params,
-                names=("updates", "state.momentum", "params"),
-                outputs=2,
-            )
+        decay = hyper.get("weight_decay")
+        trees, names = [updates, state.momentum], ["updates", "state.momentum"]
+        if decay is not None:  # only then are the parameters read (and needed)
+            trees.append(params)
+            names.append("params")
+        new, momentum = map_arrays(
+            lambda g, m, p=None: _lion_update(g, m, p, lr, b1, b2, decay),
+            *trees,
+            names=tuple(names),
+            outputs=2,
+        )
         return new, LionState(momentum)
 
     return scheduled_transformation(

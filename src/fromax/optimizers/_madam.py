@@ -9,16 +9,17 @@ import jax.numpy as jnp
 
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE, POSITIVE
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._numerics import bias_correction, divide_by_root
 from fromax._core._registry import Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["MadamState", "madam"]
 
 
 class MadamState(NamedTuple):
-    """Madam's own state.
+    """Madam's own state: the second moments, and the scale that bounds each tensor.
 
     Attributes:
         second_moments: v, like the parameters, in float32 (or wider).
@@ -26,25 +27,22 @@ class MadamState(NamedTuple):
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.madam().init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'MadamState'
+        >>> fromax.madam().init({'w': jnp.array([3.0, -4.0])}).inner.initial_rms  # sqrt(12.5)
+        {'w': Array(3.535534, dtype=float32)}
     """
 
     second_moments: PyTree
     initial_rms: PyTree
 
 
-def _madam_update(grad, second_moment, param, initial_rms, lr, beta, p_scale, g_bound, step):
+def _madam_update(grad, second_moment, param, initial_rms, lr, beta, p_scale, g_bound, correction):
     dtype = compute_dtype(param.dtype)
     w = param.astype(dtype)
     g = grad.astype(dtype)
     new_moment = beta * second_moment + (1 - beta) * g * g
-    corrected = new_moment / (1 - beta ** (step + 1).astype(dtype))
+    corrected = new_moment / correction.astype(dtype)
     # 0/0 -> 0: an entry whose gradients have all been zero does not move.
-    normalised = jnp.where(
-        corrected > 0, g * jax.lax.rsqrt(jnp.where(corrected > 0, corrected, 1)), 0
-    )
+    normalised = divide_by_root(g, corrected)
     normalised = jnp.clip(normalised, -g_bound, g_bound)
     # w exp(x) - w = w expm1(x), without cancellation for small steps.
     change = w * jnp.expm1(-lr * normalised * jnp.sign(w))
@@ -122,18 +120,22 @@ def madam(
             w = p.astype(compute_dtype(p.dtype))
             return jnp.sqrt(jnp.mean(w * w)).astype(jnp.float32)
 
-        moments = map_arrays(
-            lambda p: jnp.zeros(p.shape, compute_dtype(p.dtype)), params, names=("params",)
+        return MadamState(
+            zeros_in_compute_dtype(params), map_arrays(initial_rms, params, names=("params",))
         )
-        return MadamState(moments, map_arrays(initial_rms, params, names=("params",)))
 
     def update(
         updates: Updates, state: MadamState, params: Params, hyper: dict[str, jax.Array], step
     ):
         lr, beta_t = hyper["learning_rate"], hyper["beta"]
         p_scale_t, g_bound_t = hyper["p_scale"], hyper["g_bound"]
+        correction = bias_correction(beta_t, step + 1)  # once per step, not per array
+
+        def one(g, v, p, r):
+            return _madam_update(g, v, p, r, lr, beta_t, p_scale_t, g_bound_t, correction)
+
         new, moments = map_arrays(
-            lambda g, v, p, r: _madam_update(g, v, p, r, lr, beta_t, p_scale_t, g_bound_t, step),
+            one,
             updates,
             state.second_moments,
             params,

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._numerics import bias_correction, divide_by_root
 from fromax._core._registry import (
     INT32_MAX,
     Flag,
@@ -28,7 +29,7 @@ _FALLBACK_SCALE = 0.01
 
 
 class NeroState(NamedTuple):
-    """Nero's own state.
+    """Nero's own state: per-neuron second moments and per-tensor step scales.
 
     Attributes:
         second_moments: per neuron, the moving average of ``||g_neuron||**2``
@@ -37,10 +38,10 @@ class NeroState(NamedTuple):
         scales: per tensor, the float32 step scale fixed at ``init``.
 
     Example:
-        >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.nero().init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'NeroState'
+        >>> import jax, jax.numpy as jnp, fromax
+        >>> state = fromax.nero().init({'w': jnp.ones((2, 3)), 'b': jnp.ones(3)})
+        >>> jax.tree.map(jnp.shape, state.inner.second_moments)  # one per neuron
+        {'b': (3,), 'w': (2,)}
     """
 
     second_moments: PyTree
@@ -76,8 +77,7 @@ def _project(w: jax.Array) -> jax.Array:
     """Each row mean-centred, then scaled to unit norm (a zero row stays zero)."""
     axes = _neuron_axes(w)
     centred = w - jnp.mean(w, axis=axes, keepdims=True)
-    squared = jnp.sum(centred * centred, axis=axes, keepdims=True)
-    return jnp.where(squared > 0, centred * jax.lax.rsqrt(jnp.where(squared > 0, squared, 1)), 0)
+    return divide_by_root(centred, jnp.sum(centred * centred, axis=axes, keepdims=True))
 
 
 def _constrained(x: jax.Array, constraints: bool) -> bool:
@@ -153,14 +153,14 @@ def _initial_scale(param: jax.Array, constraints: bool, neuron_axis: int) -> jax
     return jnp.where(scale > 0, scale, jnp.float32(_FALLBACK_SCALE))
 
 
-def _nero_update(grad, second_moment, param, scale, lr, beta, step, constraints, neuron_axis):
+def _nero_update(grad, second_moment, param, scale, lr, beta, correction, constraints, neuron_axis):
     dtype = compute_dtype(param.dtype)
     w = _to_front(param.astype(dtype), neuron_axis)
     g = _to_front(grad.astype(dtype), neuron_axis)
     new_moment = beta * second_moment + (1 - beta) * _neuron_squared_norms(g)
-    corrected = new_moment / (1 - beta ** (step + 1).astype(dtype))
+    corrected = new_moment / correction.astype(dtype)
     # 0/0 -> 0: a neuron whose gradients have all been zero does not move.
-    inverse_rms = jnp.where(corrected > 0, jax.lax.rsqrt(jnp.where(corrected > 0, corrected, 1)), 0)
+    inverse_rms = divide_by_root(1.0, corrected)
     new_w = w - (lr * scale) * g * _per_neuron(inverse_rms, g)
     if _constrained(w, constraints):
         new_w = _project(new_w)
@@ -264,8 +264,11 @@ def nero(
         updates: Updates, state: NeroState, params: Params, hyper: dict[str, jax.Array], step
     ):
         lr, beta_t = hyper["learning_rate"], hyper["beta"]
+        correction = bias_correction(beta_t, step + 1)  # once per step, not per array
         new, moments = map_arrays(
-            lambda g, p, v, s: _nero_update(g, v, p, s, lr, beta_t, step, constraints, neuron_axis),
+            lambda g, p, v, s: _nero_update(
+                g, v, p, s, lr, beta_t, correction, constraints, neuron_axis
+            ),
             updates,
             params,
             per_tensor=(state.second_moments, state.scales),

@@ -7,11 +7,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from fromax._core import _numerics
 from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Flag, Hyperparameter, Number, Real, declare, schedulable
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["RMSpropState", "rmsprop"]
@@ -27,9 +28,8 @@ class RMSpropState(NamedTuple):
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.rmsprop(1e-3).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'RMSpropState'
+        >>> fromax.rmsprop(0.1, initial_scale=1.0).init(jnp.zeros(2)).inner
+        RMSpropState(nu=Array([1., 1.], dtype=float32), mu=None, momentum=None)
     """
 
     nu: PyTree
@@ -38,12 +38,13 @@ class RMSpropState(NamedTuple):
 
 
 def _rmsprop_update(
-    grad, nu, mu, buffer, lr, decay, eps, momentum, *, eps_in_sqrt, bias_correction, nesterov, step
+    grad, nu, mu, buffer, lr, decay, eps, momentum, correction, *, eps_in_sqrt, nesterov
 ):
+    """One array's step; ``correction`` is ``1 - decay**t``, or None without bias correction."""
     dtype = compute_dtype(grad.dtype)
     g = grad.astype(dtype)
     new_nu = decay * nu + (1 - decay) * g * g
-    correction = 1 - decay ** (step + 1).astype(dtype) if bias_correction else 1
+    correction = 1 if correction is None else correction.astype(dtype)
     variance = new_nu / correction
     new_mu = None
     if mu is not None:
@@ -142,24 +143,19 @@ def rmsprop(
     """
     if nesterov and momentum is None:
         raise ValueError("rmsprop's nesterov=True needs a momentum: pass momentum=0.9, say")
-    options = {
-        "eps_in_sqrt": bool(eps_in_sqrt),
-        "bias_correction": bool(bias_correction),
-        "nesterov": bool(nesterov),
-    }
+    options = {"eps_in_sqrt": bool(eps_in_sqrt), "nesterov": bool(nesterov)}
+    corrected = bool(bias_correction)
 
     def init(params: Params) -> RMSpropState:
-        def filled(value):
-            return map_arrays(
-                lambda p: jnp.full(p.shape, value, compute_dtype(p.dtype)),
-                params,
-                names=("params",),
-            )
-
+        nu = map_arrays(
+            lambda p: jnp.full_like(p, initial_scale, dtype=compute_dtype(p.dtype)),
+            params,
+            names=("params",),
+        )
         return RMSpropState(
-            nu=filled(initial_scale),
-            mu=filled(0.0) if centered else None,
-            momentum=filled(0.0) if momentum is not None else None,
+            nu=nu,
+            mu=zeros_in_compute_dtype(params) if centered else None,
+            momentum=zeros_in_compute_dtype(params) if momentum is not None else None,
         )
 
     def update(
@@ -168,6 +164,8 @@ def rmsprop(
         del params
         lr, decay_t, eps_t = hyper["learning_rate"], hyper["decay"], hyper["eps"]
         momentum_t = hyper.get("momentum")
+        # Once per step, not per array.
+        correction = _numerics.bias_correction(decay_t, step + 1) if corrected else None
         trees = [updates, state.nu]
         names = ["updates", "state.nu"]
         for tree, name in ((state.mu, "state.mu"), (state.momentum, "state.momentum")):
@@ -180,7 +178,7 @@ def rmsprop(
             mu = rest.pop(0) if centered else None
             buffer = rest.pop(0) if momentum is not None else None
             return _rmsprop_update(
-                g, nu, mu, buffer, lr, decay_t, eps_t, momentum_t, step=step, **options
+                g, nu, mu, buffer, lr, decay_t, eps_t, momentum_t, correction, **options
             )
 
         new, nu, mu, buffer = map_arrays(one, *trees, names=tuple(names), outputs=4)

@@ -9,9 +9,10 @@ import jax.numpy as jnp
 
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE, POSITIVE_FRACTION
 from fromax._core._hyperparams import _states, scheduled_transformation
+from fromax._core._numerics import bias_correction, safe_ratio
 from fromax._core._registry import Hyperparameter, Integer, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 from fromax._core._types import OptState, Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = [
@@ -38,9 +39,9 @@ class ScheduleFreeState(NamedTuple):
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.schedule_free_sgd().init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'ScheduleFreeState'
+        >>> state = fromax.schedule_free_sgd().init(jnp.array([1.0, 2.0]))
+        >>> state.inner.z, state.inner.b1  # z starts at the parameters
+        (Array([1., 2.], dtype=float32), Array(1., dtype=float32))
     """
 
     z: PyTree
@@ -102,14 +103,9 @@ def _schedule_free(
             params,
             names=("params",),
         )
-        moments = None
-        if adam:
-            moments = map_arrays(
-                lambda p: jnp.zeros(p.shape, compute_dtype(p.dtype)), params, names=("params",)
-            )
         return ScheduleFreeState(
             z,
-            moments,
+            zeros_in_compute_dtype(params) if adam else None,
             weight_sum=jnp.zeros((), jnp.float32),
             max_learning_rate=jnp.zeros((), jnp.float32),
             b1=jnp.ones((), jnp.float32),
@@ -130,11 +126,11 @@ def _schedule_free(
         max_lr = jnp.maximum(state.max_learning_rate, lr)
         weight = max_lr ** hyper["weight_lr_power"]
         weight_sum = state.weight_sum + weight
-        c = jnp.where(weight_sum > 0, weight / jnp.where(weight_sum > 0, weight_sum, 1), 0)
+        c = safe_ratio(weight, weight_sum, weight_sum > 0, 0)
 
         if adam:
             b2, eps = hyper["b2"], hyper["eps"]
-            correction = 1 - b2 ** (step + 1).astype(jnp.float32)
+            correction = bias_correction(b2, step + 1)
 
             def one(g, p, z, v):
                 g = g.astype(z.dtype)

@@ -8,15 +8,15 @@ from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 from fromax._core._types import PyTree, ScalarOrSchedule
-from fromax.transforms._building_blocks import momentum_update, zeros_in_compute_dtype
+from fromax.transforms._building_blocks import momentum_update
 
 __all__ = ["SgdState", "sgd"]
 
 
 class SgdState(NamedTuple):
-    """``sgd``'s own state.
+    """``sgd``'s own state: the momentum's velocity, if any.
 
     Attributes:
         velocity: a pytree like the parameters in float32 (or wider), or None
@@ -24,9 +24,8 @@ class SgdState(NamedTuple):
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.sgd(0.1, momentum=0.9).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'SgdState'
+        >>> print(fromax.sgd(0.1).init(jnp.zeros(2)).inner.velocity)  # no momentum
+        None
     """
 
     velocity: PyTree

@@ -16,6 +16,7 @@ Example:
     True
 """
 
+from fromax.schedules import _compose, _config
 from fromax.schedules._base import Schedule, function
 from fromax.schedules._basic import constant, exponential_decay, linear
 from fromax.schedules._compose import clip, offset, product, scale
@@ -61,3 +62,7 @@ __all__ = [
     "warmup_exponential_decay",
     "warmup_stable_decay",
 ]
+
+# Schedule's `*` and `to_config` are written in modules that build on Schedule; they are
+# put on it here, above both, so that no module of the package imports another in a circle.
+Schedule._operations.update(multiply=_compose.multiply, to_config=_config.schedule_to_config)

@@ -14,15 +14,29 @@ because they are used like optax's schedule functions and because their
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Schedule", "as_choice", "as_float_scalar", "as_step_count", "function"]
+from fromax._core._tree import compute_dtype
+
+__all__ = [
+    "Schedule",
+    "as_choice",
+    "as_float_scalar",
+    "as_increasing_steps",
+    "as_step_count",
+    "function",
+]
+
+# The schedule classes defined in fromax.schedules, by name (filled as each is defined):
+# what a config or a spec may name.
+_DEFINED: dict[str, type[Schedule]] = {}
 
 
 def _concrete(value: Any) -> np.ndarray | None:
@@ -31,14 +45,6 @@ def _concrete(value: Any) -> np.ndarray | None:
         return np.asarray(value)
     except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
         return None
-
-
-def result_dtype(dtype: Any) -> np.dtype:
-    """float32, or the dtype itself where it is a wider float (float64)."""
-    dtype = np.dtype(dtype)
-    if jnp.issubdtype(dtype, jnp.floating) and dtype.itemsize > 4:
-        return dtype
-    return np.dtype(np.float32)
 
 
 def as_float_scalar(
@@ -54,13 +60,8 @@ def as_float_scalar(
     Checks run on concrete values only: under ``jit`` or ``vmap`` the value is
     a tracer, and is taken as it is.
     """
-    if isinstance(value, bool) or not _is_numeric(value):
-        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
-    if np.shape(value) != ():
-        raise ValueError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
-    concrete = _concrete(value)
-    if concrete is not None:
-        number = float(concrete)
+    number = _real_scalar(value, name, "a number")
+    if number is not None:
         if not math.isfinite(number):
             raise ValueError(f"{name} must be finite, got {number}")
         if positive and number <= 0:
@@ -69,28 +70,40 @@ def as_float_scalar(
             raise ValueError(f"{name} must be >= {minimum}, got {number}")
         if maximum is not None and number > maximum:
             raise ValueError(f"{name} must be <= {maximum}, got {number}")
-    return jnp.asarray(value, dtype=result_dtype(jnp.result_type(value)))
+    return jnp.asarray(value, dtype=compute_dtype(jnp.result_type(value)))
 
 
-def as_step_count(value: Any, name: str, *, positive: bool = False) -> jax.Array:
-    """Validates a number of steps (a non-negative integer) as an int32 scalar."""
-    if isinstance(value, bool) or not _is_numeric(value):
-        raise TypeError(f"{name} must be an integer number of steps, got {value!r}")
-    if np.shape(value) != ():
-        raise ValueError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
-    concrete = _concrete(value)
-    if concrete is not None:
-        number = float(concrete)
+def as_step_count(
+    value: Any, name: str, *, positive: bool = False, signed: bool = False
+) -> jax.Array:
+    """Validates a number of steps as an int32 scalar: >= 0 (> 0 with ``positive``),
+    or of either sign with ``signed`` (a shift in time)."""
+    number = _real_scalar(value, name, "a whole number of steps")
+    if number is not None:
         if not math.isfinite(number) or number != int(number):
-            raise ValueError(f"{name} must be a whole number of steps, got {concrete}")
-        if number < 0 or (positive and number == 0):
+            raise ValueError(f"{name} must be a whole number of steps, got {number}")
+        if not signed and (number < 0 or (positive and number == 0)):
             bound = "positive" if positive else ">= 0"
             raise ValueError(f"{name} must be {bound}, got {int(number)}")
-        if number > np.iinfo(np.int32).max:
+        if abs(number) > np.iinfo(np.int32).max:
             raise ValueError(f"{name} must fit in int32, got {int(number)}")
     elif not jnp.issubdtype(jnp.result_type(value), jnp.integer):
         raise TypeError(f"{name} must be an integer array under tracing, got {value.dtype}")
     return jnp.asarray(value, dtype=jnp.int32)
+
+
+def as_increasing_steps(values: Sequence[Any], name: str) -> jax.Array:
+    """Validates strictly increasing step counts (``boundaries``) as an int32 vector."""
+    steps = [as_step_count(b, f"{name}[{i}]") for i, b in enumerate(values)]
+    concrete = [concrete_number(b) for b in steps]
+    for i in range(1, len(concrete)):
+        if concrete[i] is not None and concrete[i - 1] is not None:
+            if not concrete[i] > concrete[i - 1]:
+                raise ValueError(
+                    f"{name} must increase strictly, got {int(concrete[i - 1])} "
+                    f"then {int(concrete[i])} at {name}[{i}]"
+                )
+    return jnp.stack(steps) if steps else jnp.zeros((0,), jnp.int32)
 
 
 def as_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
@@ -107,6 +120,16 @@ def as_flag(value: Any, name: str) -> bool:
     return value
 
 
+def _real_scalar(value: Any, name: str, kind: str) -> float | None:
+    """Checks that ``value`` is one real number (``kind`` says which, for the message);
+    returns it as a Python float, or None while it is being traced."""
+    if isinstance(value, bool) or not _is_numeric(value):
+        raise TypeError(f"{name} must be {kind}, got {value!r} of type {type(value).__name__}")
+    if np.shape(value) != ():
+        raise ValueError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
+    return concrete_number(value)
+
+
 def concrete_number(value: Any) -> float | None:
     """A scalar leaf as a Python float, or None while it is being traced."""
     concrete = _concrete(value)
@@ -114,8 +137,10 @@ def concrete_number(value: Any) -> float | None:
 
 
 def _is_numeric(value: Any) -> bool:
+    """A real number or array (complex numbers are not hyperparameters)."""
     if isinstance(value, int | float | np.number | np.ndarray | jax.Array):
-        return jnp.issubdtype(jnp.result_type(value), jnp.number)
+        dtype = jnp.result_type(value)
+        return jnp.issubdtype(dtype, jnp.number) and not jnp.issubdtype(dtype, jnp.complexfloating)
     return False
 
 
@@ -148,12 +173,18 @@ class Schedule:
 
     _leaves: ClassVar[tuple[str, ...]] = ()
     _static: ClassVar[tuple[str, ...]] = ()
+    # ``schedule * x`` and ``to_config`` are written in _compose and _config, which build
+    # on this class; the package's __init__ puts them here ("multiply", "to_config"), so
+    # that no module of the package imports another in a circle.
+    _operations: ClassVar[dict[str, Callable[..., Any]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         jax.tree_util.register_pytree_with_keys(
             cls, cls._flatten_with_keys, cls._unflatten, cls._flatten
         )
+        if cls.__module__.startswith(f"{__package__}."):
+            _DEFINED[cls.__name__] = cls
 
     def _flatten_with_keys(self):
         children = [(jax.tree_util.GetAttrKey(n), getattr(self, n)) for n in self._leaves]
@@ -175,7 +206,7 @@ class Schedule:
 
     def __call__(self, step: Any) -> jax.Array:
         value = jnp.asarray(self._value(step))
-        return value.astype(result_dtype(value.dtype))
+        return value.astype(compute_dtype(value.dtype))
 
     def _value(self, step: Any) -> jax.Array:
         raise NotImplementedError
@@ -191,8 +222,6 @@ class Schedule:
 
     @classmethod
     def _signature_order(cls) -> list[str]:
-        import inspect
-
         return list(inspect.signature(cls.__init__).parameters)[1:]
 
     def _boundaries(self, until: int) -> list[float]:
@@ -219,28 +248,14 @@ class Schedule:
             TypeError: for a schedule that wraps a Python callable (``function``),
                 or one whose numbers are being traced.
         """
-        from fromax.schedules._config import schedule_to_config
-
-        return schedule_to_config(self)
+        return self._operations["to_config"](self)
 
     def __mul__(self, other: Any) -> Schedule:
         """``schedule * number`` is ``scale``; ``schedule * schedule`` is ``product``."""
-        from fromax.schedules._compose import product, scale
-
-        if isinstance(other, Schedule):
-            return product([self, other])
-        if isinstance(other, int | float) and not isinstance(other, bool):
-            return scale(self, other)
-        return NotImplemented
+        return self._operations["multiply"](self, other)
 
     def __rmul__(self, other: Any) -> Schedule:
-        from fromax.schedules._compose import product, scale
-
-        if isinstance(other, Schedule):
-            return product([other, self])
-        if isinstance(other, int | float) and not isinstance(other, bool):
-            return scale(self, other)
-        return NotImplemented
+        return self._operations["multiply"](other, self)
 
     def replace(self, **changes: Any) -> Schedule:
         """A copy with some parameters changed, validated like a new one.

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from fromax.schedules._base import Schedule, _concrete, _is_numeric, as_float_scalar
+from fromax.schedules._base import Schedule, _concrete, as_float_scalar, as_step_count
+from fromax.schedules._convert import as_schedule
 
-__all__ = ["clip", "offset", "product", "scale"]
-
-
-def _piece(value: Any, name: str) -> Schedule:
-    from fromax.schedules._convert import as_schedule
-
-    return as_schedule(value, name)
+__all__ = ["clip", "multiply", "offset", "product", "scale"]
 
 
 class scale(Schedule):
@@ -43,7 +36,7 @@ class scale(Schedule):
     _leaves = ("schedule", "factor")
 
     def __init__(self, schedule: Any, factor: Any):
-        self.schedule = _piece(schedule, "schedule")
+        self.schedule = as_schedule(schedule, "schedule")
         self.factor = as_float_scalar(factor, "factor")
 
     def _value(self, step: Any) -> jax.Array:
@@ -76,7 +69,7 @@ class product(Schedule):
             raise TypeError(f"schedules must be a list of schedules, got {schedules!r}")
         if len(schedules) == 0:
             raise ValueError("schedules must hold at least one schedule")
-        self.schedules = tuple(_piece(s, f"schedules[{i}]") for i, s in enumerate(schedules))
+        self.schedules = tuple(as_schedule(s, f"schedules[{i}]") for i, s in enumerate(schedules))
 
     def _value(self, step: Any) -> jax.Array:
         value = self.schedules[0](step)
@@ -107,7 +100,7 @@ class clip(Schedule):
     _leaves = ("schedule", "min_value", "max_value")
 
     def __init__(self, schedule: Any, min_value: Any = None, max_value: Any = None):
-        self.schedule = _piece(schedule, "schedule")
+        self.schedule = as_schedule(schedule, "schedule")
         if min_value is None and max_value is None:
             raise ValueError("give min_value, max_value or both")
         self.min_value = None if min_value is None else as_float_scalar(min_value, "min_value")
@@ -148,17 +141,8 @@ class offset(Schedule):
     _leaves = ("schedule", "steps")
 
     def __init__(self, schedule: Any, steps: Any):
-        self.schedule = _piece(schedule, "schedule")
-        if isinstance(steps, bool) or not _is_numeric(steps) or np.shape(steps) != ():
-            raise TypeError(f"steps must be a whole number of steps, got {steps!r}")
-        concrete = _concrete(steps)
-        if concrete is not None:
-            number = float(concrete)
-            if not math.isfinite(number) or number != int(number):
-                raise ValueError(f"steps must be a whole number of steps, got {concrete}")
-            if abs(number) > np.iinfo(np.int32).max:
-                raise ValueError(f"steps must fit in int32, got {int(number)}")
-        self.steps = jnp.asarray(steps, dtype=jnp.int32)
+        self.schedule = as_schedule(schedule, "schedule")
+        self.steps = as_step_count(steps, "steps", signed=True)
 
     def _value(self, step: Any) -> jax.Array:
         return self.schedule(jnp.maximum(jnp.asarray(step) - self.steps, 0))
@@ -167,3 +151,14 @@ class offset(Schedule):
         shift = float(self.steps)
         inner = self.schedule._boundaries(int(until - shift))
         return [shift, *(b + shift for b in inner)] if shift > 0 else [b + shift for b in inner]
+
+
+def multiply(left: Any, right: Any) -> Schedule:
+    """``left * right``, one of them a schedule: ``product`` of two schedules, or
+    ``scale`` by a number (``Schedule.__mul__`` and ``__rmul__``)."""
+    if isinstance(left, Schedule) and isinstance(right, Schedule):
+        return product([left, right])
+    schedule, factor = (left, right) if isinstance(left, Schedule) else (right, left)
+    if isinstance(factor, int | float) and not isinstance(factor, bool):
+        return scale(schedule, factor)
+    return NotImplemented

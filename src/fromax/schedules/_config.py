@@ -9,24 +9,15 @@ from typing import Any
 import jax
 import numpy as np
 
-from fromax.schedules._base import Schedule, _concrete, function
+from fromax.schedules._base import _DEFINED, Schedule, _concrete, function
 
-__all__ = ["from_config", "schedule_classes"]
+__all__ = ["from_config", "schedule_classes", "schedule_to_config"]
 
 
 def schedule_classes() -> dict[str, type[Schedule]]:
-    """The schedules a config or spec may name, by name: every public schedule
-    class but ``function``, which wraps Python code and has no text form."""
-    from fromax import schedules
-
-    found = {name: getattr(schedules, name) for name in schedules.__all__}
-    return {
-        name: kind
-        for name, kind in found.items()
-        if isinstance(kind, type)
-        and issubclass(kind, Schedule)
-        and kind not in (Schedule, function)
-    }
+    """The schedules a config or spec may name, by name: every schedule class of
+    fromax.schedules but ``function``, which wraps Python code and has no text form."""
+    return {name: kind for name, kind in _DEFINED.items() if kind is not function}
 
 
 def _not_serialisable(where: str) -> TypeError:

@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fromax.schedules._base import Schedule, _concrete, as_step_count
+from fromax.schedules._base import Schedule, as_increasing_steps
+from fromax.schedules._convert import as_schedule
 
 __all__ = ["join"]
 
@@ -39,8 +40,6 @@ class join(Schedule):
     _leaves = ("schedules", "boundaries")
 
     def __init__(self, schedules: Sequence[Any], boundaries: Sequence[Any]):
-        from fromax.schedules._convert import as_schedule
-
         if isinstance(schedules, Schedule) or not isinstance(schedules, Sequence):
             raise TypeError("schedules must be a list of schedules")
         if len(schedules) == 0:
@@ -55,16 +54,7 @@ class join(Schedule):
                 f"got {len(boundaries)}"
             )
         self.schedules = tuple(as_schedule(s, f"schedules[{i}]") for i, s in enumerate(schedules))
-        steps = [as_step_count(b, f"boundaries[{i}]") for i, b in enumerate(boundaries)]
-        concrete = [_concrete(b) for b in steps]
-        for i in range(1, len(concrete)):
-            if concrete[i] is not None and concrete[i - 1] is not None:
-                if not concrete[i] > concrete[i - 1]:
-                    raise ValueError(
-                        f"boundaries must increase strictly, got {int(concrete[i - 1])} "
-                        f"then {int(concrete[i])} at boundaries[{i}]"
-                    )
-        self.boundaries = jnp.stack(steps) if steps else jnp.zeros((0,), jnp.int32)
+        self.boundaries = as_increasing_steps(boundaries, "boundaries")
 
     def _value(self, step: Any) -> jax.Array:
         step = jnp.asarray(step)

@@ -11,26 +11,12 @@ import numpy as np
 
 from fromax.schedules._base import (
     Schedule,
-    _concrete,
     as_float_scalar,
     as_float_step,
-    as_step_count,
+    as_increasing_steps,
 )
 
 __all__ = ["piecewise_constant", "piecewise_linear"]
-
-
-def _increasing_steps(values: Sequence[Any], name: str) -> jax.Array:
-    steps = [as_step_count(b, f"{name}[{i}]") for i, b in enumerate(values)]
-    concrete = [_concrete(b) for b in steps]
-    for i in range(1, len(concrete)):
-        if concrete[i] is not None and concrete[i - 1] is not None:
-            if not concrete[i] > concrete[i - 1]:
-                raise ValueError(
-                    f"{name} must increase strictly, got {int(concrete[i - 1])} "
-                    f"then {int(concrete[i])} at {name}[{i}]"
-                )
-    return jnp.stack(steps) if steps else jnp.zeros((0,), jnp.int32)
 
 
 def _is_list(value: Any) -> bool:
@@ -83,7 +69,7 @@ class piecewise_constant(Schedule):
                 raise ValueError(
                     f"boundaries_and_scales[{i}] must be a [step, scale] pair, got {pair!r}"
                 )
-        self.boundaries = _increasing_steps([p[0] for p in pairs], "boundaries_and_scales steps")
+        self.boundaries = as_increasing_steps([p[0] for p in pairs], "boundaries_and_scales steps")
         scales = [
             as_float_scalar(p[1], f"boundaries_and_scales scale at step {p[0]}", minimum=0.0)
             for p in pairs
@@ -135,7 +121,7 @@ class piecewise_linear(Schedule):
                 f"values must hold one value per boundary: {len(boundaries)} boundaries, "
                 f"{len(values)} values"
             )
-        self.boundaries = _increasing_steps(boundaries, "boundaries")
+        self.boundaries = as_increasing_steps(boundaries, "boundaries")
         self.values = jnp.stack([as_float_scalar(v, f"values[{i}]") for i, v in enumerate(values)])
 
     def _value(self, step: Any) -> jax.Array:

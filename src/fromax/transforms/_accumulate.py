@@ -7,20 +7,24 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Hyperparameter, Integer, declare
-from fromax._core._transformation import TRANSFORMATION, GradientTransformation
-from fromax._core._tree import map_arrays
+from fromax._core._transformation import (
+    TRANSFORMATION,
+    GradientTransformation,
+    check_state,
+    forward_extra,
+)
+from fromax._core._tree import map_arrays, zeros_in_compute_dtype
 from fromax._core._types import TransformationLike
-from fromax.transforms._building_blocks import zeros_in_compute_dtype
 
 __all__ = ["AccumulateState", "accumulate_gradients"]
 
 
 class AccumulateState(NamedTuple):
-    """``accumulate_gradients``'s own state.
+    """``accumulate_gradients``'s state: the running sum, its length, the inner state.
 
     Attributes:
+        count: int32, the number of gradients in ``accumulated`` (0 to every_k - 1).
         accumulated: the sum of the gradients since the last applied step, a
             pytree like the parameters in float32 (or wider).
         inner: the inner transformation's state.
@@ -29,10 +33,12 @@ class AccumulateState(NamedTuple):
         >>> import jax.numpy as jnp, fromax
         >>> opt = fromax.accumulate_gradients(fromax.sgd(0.1), every_k=2)
         >>> state = opt.init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'AccumulateState'
+        >>> _, state = opt.update({'w': jnp.ones((2, 2))}, state)
+        >>> type(state).__name__, int(state.count), int(state.inner.count)
+        ('AccumulateState', 1, 0)
     """
 
+    count: jax.Array
     accumulated: Any
     inner: Any
 
@@ -52,14 +58,15 @@ def accumulate_gradients(inner: TransformationLike, every_k: int) -> GradientTra
     schedules, advance once per k steps: an optimiser scheduled over N
     applied steps runs N * k calls. The same semantics as optax's
     ``MultiSteps`` with ``use_grad_mean=True``; the sum is kept in float32
-    (or wider).
+    (or wider). Extra keyword arguments to ``update`` are passed on to
+    ``inner``'s on the steps that apply it.
 
     Args:
         inner: a transformation (fromax's or optax's).
         every_k: k, a Python int >= 1 (static: it sets the state's cadence).
 
     Returns:
-        A :class:`~fromax.GradientTransformation` whose state's ``inner`` is an
+        A :class:`~fromax.GradientTransformation` whose state is an
         :class:`AccumulateState`.
 
     Example:
@@ -72,12 +79,17 @@ def accumulate_gradients(inner: TransformationLike, every_k: int) -> GradientTra
         (Array([0.], dtype=float32), Array([-2.], dtype=float32))
     """
     k = int(every_k)
+    inner_update = forward_extra(inner)
 
-    def init(params):
-        return AccumulateState(zeros_in_compute_dtype(params), inner.init(params))
+    def init(params: Any) -> AccumulateState:
+        return AccumulateState(
+            jnp.zeros((), jnp.int32), zeros_in_compute_dtype(params), inner.init(params)
+        )
 
-    def update(updates, state, params, hyper, step):
-        del hyper
+    def update(
+        updates: Any, state: AccumulateState, params: Any = None, **extra: Any
+    ) -> tuple[Any, AccumulateState]:
+        check_state(state, AccumulateState, "accumulate_gradients")
         total = map_arrays(
             lambda s, g: s + g.astype(s.dtype),
             state.accumulated,
@@ -90,7 +102,7 @@ def accumulate_gradients(inner: TransformationLike, every_k: int) -> GradientTra
             mean = map_arrays(
                 lambda s, g: (s / k).astype(g.dtype), total, updates, names=("sum", "updates")
             )
-            new, inner_state = inner.update(mean, inner_state, params)
+            new, inner_state = inner_update(mean, inner_state, params, **extra)
             new = map_arrays(
                 lambda n, g: n.astype(g.dtype), new, updates, names=("inner's updates", "updates")
             )
@@ -99,7 +111,10 @@ def accumulate_gradients(inner: TransformationLike, every_k: int) -> GradientTra
         def wait(total, inner_state):
             return zeros, total, inner_state
 
-        new, total, inner_state = jax.lax.cond((step + 1) % k == 0, apply, wait, total, state.inner)
-        return new, AccumulateState(total, inner_state)
+        count = state.count + 1
+        full = count == k
+        new, total, inner_state = jax.lax.cond(full, apply, wait, total, state.inner)
+        count = jnp.where(full, 0, count).astype(jnp.int32)
+        return new, AccumulateState(count, total, inner_state)
 
-    return scheduled_transformation("accumulate_gradients", {}, init, update)
+    return GradientTransformation(init, update)

@@ -17,7 +17,7 @@ from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import MASK, resolve_mask
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
 from fromax._core._types import Mask, PyTree, ScalarOrSchedule
 
 __all__ = [
@@ -26,15 +26,7 @@ __all__ = [
     "momentum_update",
     "scale_by_learning_rate",
     "trace",
-    "zeros_in_compute_dtype",
 ]
-
-
-def zeros_in_compute_dtype(tree: PyTree) -> PyTree:
-    """Zeros shaped like ``tree``'s arrays, in float32 (or wider): optimiser moments."""
-    return map_arrays(
-        lambda x: jnp.zeros(jnp.shape(x), compute_dtype(x.dtype)), tree, names=("params",)
-    )
 
 
 def momentum_update(
@@ -184,16 +176,18 @@ def add_decayed_weights(
 
 
 class TraceState(NamedTuple):
-    """``trace``'s own state.
+    """``trace``'s own state: the velocity.
 
     Attributes:
         velocity: a pytree like the parameters, in float32 (or wider).
 
     Example:
         >>> import jax.numpy as jnp, fromax
-        >>> state = fromax.trace(0.9).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'TraceState'
+        >>> opt = fromax.trace(0.5)
+        >>> _, state = opt.update(jnp.ones(2), opt.init(jnp.zeros(2)))
+        >>> _, state = opt.update(jnp.ones(2), state)
+        >>> state.inner.velocity  # 1 + 0.5 * 1
+        Array([1.5, 1.5], dtype=float32)
     """
 
     velocity: PyTree

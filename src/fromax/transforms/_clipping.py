@@ -7,6 +7,7 @@ import jax.numpy as jnp
 
 from fromax._core._bounds import NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._numerics import safe_ratio, squared_norm
 from fromax._core._registry import Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
@@ -23,7 +24,7 @@ def global_norm(tree: PyTree) -> jax.Array:
         >>> float(fromax.global_norm({"a": jnp.array([3.0]), "b": jnp.array([[4.0]])}))
         5.0
     """
-    squares = [jnp.sum(jnp.square(x.astype(compute_dtype(x.dtype)))) for x in jax.tree.leaves(tree)]
+    squares = [squared_norm(x.astype(compute_dtype(x.dtype))) for x in jax.tree.leaves(tree)]
     return jnp.sqrt(sum(squares)) if squares else jnp.zeros((), jnp.float32)
 
 
@@ -101,7 +102,7 @@ def clip_by_global_norm(max_norm: ScalarOrSchedule) -> GradientTransformation:
         limit = hyper["max_norm"]
         norm = global_norm(updates)
         clipped = norm > limit
-        scale = jnp.where(clipped, limit / jnp.where(clipped, norm, 1), 1)
+        scale = safe_ratio(limit, norm, clipped, 1)
 
         def one(u):
             return (u.astype(compute_dtype(u.dtype)) * scale).astype(u.dtype)

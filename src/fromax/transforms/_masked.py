@@ -6,17 +6,22 @@ from typing import Any, NamedTuple
 
 import jax
 
-from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import MASK, resolve_mask
 from fromax._core._registry import Hyperparameter, declare
-from fromax._core._transformation import TRANSFORMATION, GradientTransformation
+from fromax._core._transformation import (
+    TRANSFORMATION,
+    GradientTransformation,
+    check_state,
+    forward_extra,
+)
+from fromax._core._tree import is_none
 from fromax._core._types import Mask, TransformationLike
 
 __all__ = ["MaskedState", "masked", "select_leaves"]
 
 
 class MaskedState(NamedTuple):
-    """``masked``'s own state.
+    """``masked``'s state: the inner transformation's, and nothing else.
 
     Attributes:
         inner: the inner transformation's state, for the selected leaves.
@@ -24,20 +29,16 @@ class MaskedState(NamedTuple):
     Example:
         >>> import jax.numpy as jnp, fromax
         >>> state = fromax.masked(fromax.sgd(0.1), {'w': True}).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'MaskedState'
+        >>> type(state).__name__, int(state.inner.count)
+        ('MaskedState', 0)
     """
 
     inner: Any
 
 
-def _is_none(x: Any) -> bool:
-    return x is None
-
-
 def select_leaves(tree: Any, flags: Any) -> Any:
     """``tree`` with None in place of each leaf whose flag is False."""
-    return jax.tree.map(lambda x, on: x if on else None, tree, flags, is_leaf=_is_none)
+    return jax.tree.map(lambda x, on: x if on else None, tree, flags, is_leaf=is_none)
 
 
 @declare(
@@ -54,7 +55,8 @@ def masked(inner: TransformationLike, mask: Mask) -> GradientTransformation:
     ``inner`` sees the parameters and updates with None in place of the
     leaves left out (fromax's transformations and optax's skip None leaves),
     so its state holds nothing for them. Its hyperparameters stay visible to
-    :func:`~fromax.hyperparams` and :func:`~fromax.set_hyperparams`.
+    :func:`~fromax.hyperparams` and :func:`~fromax.set_hyperparams`. Extra
+    keyword arguments to ``update`` are passed on to ``inner``'s.
 
     Args:
         inner: a transformation (fromax's or optax's).
@@ -64,7 +66,8 @@ def masked(inner: TransformationLike, mask: Mask) -> GradientTransformation:
             and the updates at ``update`` (as optax's ``masked``).
 
     Returns:
-        A :class:`~fromax.GradientTransformation`.
+        A :class:`~fromax.GradientTransformation` whose state is a
+        :class:`MaskedState`.
 
     Example:
         >>> import jax, jax.numpy as jnp, fromax
@@ -80,17 +83,22 @@ def masked(inner: TransformationLike, mask: Mask) -> GradientTransformation:
         >>> sorted(fromax.hyperparams(state))
         ['learning_rate', 'weight_decay']
     """
+    inner_update = forward_extra(inner)
 
-    def init(params):
+    def init(params: Any) -> MaskedState:
         flags = resolve_mask(mask, params, "mask", "masked")
         return MaskedState(inner.init(select_leaves(params, flags)))
 
-    def update(updates, state, params, hyper, step):
-        del hyper, step
+    def update(
+        updates: Any, state: MaskedState, params: Any = None, **extra: Any
+    ) -> tuple[Any, MaskedState]:
+        check_state(state, MaskedState, "masked")
         flags = resolve_mask(mask, updates, "mask", "masked")
         chosen_params = None if params is None else select_leaves(params, flags)
-        new, inner_state = inner.update(select_leaves(updates, flags), state.inner, chosen_params)
-        treedef = jax.tree.structure(updates, is_leaf=_is_none)
+        new, inner_state = inner_update(
+            select_leaves(updates, flags), state.inner, chosen_params, **extra
+        )
+        treedef = jax.tree.structure(updates, is_leaf=is_none)
         merged = [
             n if on else u
             for u, on, n in zip(
@@ -100,7 +108,6 @@ def masked(inner: TransformationLike, mask: Mask) -> GradientTransformation:
                 strict=True,
             )
         ]
-        merged = jax.tree.unflatten(treedef, merged)
-        return merged, MaskedState(inner_state)
+        return jax.tree.unflatten(treedef, merged), MaskedState(inner_state)
 
-    return scheduled_transformation("masked", {}, init, update)
+    return GradientTransformation(init, update)

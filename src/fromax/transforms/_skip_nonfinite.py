@@ -7,9 +7,13 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Hyperparameter, declare
-from fromax._core._transformation import TRANSFORMATION, GradientTransformation
+from fromax._core._transformation import (
+    TRANSFORMATION,
+    GradientTransformation,
+    check_state,
+    forward_extra,
+)
 from fromax._core._tree import map_arrays
 from fromax._core._types import PyTree, TransformationLike
 
@@ -17,7 +21,7 @@ __all__ = ["SkipNonfiniteState", "all_finite", "skip_nonfinite"]
 
 
 class SkipNonfiniteState(NamedTuple):
-    """``skip_nonfinite``'s own state.
+    """``skip_nonfinite``'s state: the steps skipped, and the inner transformation's state.
 
     Attributes:
         skipped: int32, the number of steps skipped so far.
@@ -26,8 +30,8 @@ class SkipNonfiniteState(NamedTuple):
     Example:
         >>> import jax.numpy as jnp, fromax
         >>> state = fromax.skip_nonfinite(fromax.sgd(0.1)).init({'w': jnp.ones((2, 2))})
-        >>> type(state.inner).__name__
-        'SkipNonfiniteState'
+        >>> type(state).__name__, int(state.skipped), int(state.inner.count)
+        ('SkipNonfiniteState', 0, 0)
     """
 
     skipped: jax.Array
@@ -56,16 +60,17 @@ def skip_nonfinite(inner: TransformationLike) -> GradientTransformation:
 
     On such a step the updates returned are zeros (the parameters do not
     move), ``inner``'s state is left exactly as it was (moments, step count,
-    schedules), and ``state.inner.skipped`` goes up by one. Wrap the whole
+    schedules), and ``state.skipped`` goes up by one. Wrap the whole
     optimiser: ``skip_nonfinite(fromax.adam(1e-3))``. Unlike optax's
     ``apply_if_finite``, there is no limit after which non-finite steps are
-    applied anyway.
+    applied anyway. Extra keyword arguments to ``update`` are passed on to
+    ``inner``'s.
 
     Args:
         inner: a transformation (fromax's or optax's).
 
     Returns:
-        A :class:`~fromax.GradientTransformation` whose state's ``inner`` is a
+        A :class:`~fromax.GradientTransformation` whose state is a
         :class:`SkipNonfiniteState`.
 
     Example:
@@ -73,17 +78,20 @@ def skip_nonfinite(inner: TransformationLike) -> GradientTransformation:
         >>> opt = fromax.skip_nonfinite(fromax.sgd(0.1))
         >>> state = opt.init(jnp.zeros(2))
         >>> updates, state = opt.update(jnp.array([1.0, jnp.nan]), state)
-        >>> updates, int(state.inner.skipped), int(state.inner.inner.count)
+        >>> updates, int(state.skipped), int(state.inner.count)
         (Array([0., 0.], dtype=float32), 1, 0)
     """
+    inner_update = forward_extra(inner)
 
-    def init(params):
+    def init(params: Any) -> SkipNonfiniteState:
         return SkipNonfiniteState(jnp.zeros((), jnp.int32), inner.init(params))
 
-    def update(updates, state, params, hyper, step):
-        del hyper, step
+    def update(
+        updates: Any, state: SkipNonfiniteState, params: Any = None, **extra: Any
+    ) -> tuple[Any, SkipNonfiniteState]:
+        check_state(state, SkipNonfiniteState, "skip_nonfinite")
         finite = all_finite(updates)
-        new, inner_state = inner.update(updates, state.inner, params)
+        new, inner_state = inner_update(updates, state.inner, params, **extra)
         new = map_arrays(
             lambda n, u: jnp.where(finite, n, jnp.zeros_like(n)).astype(u.dtype),
             new,
@@ -94,4 +102,4 @@ def skip_nonfinite(inner: TransformationLike) -> GradientTransformation:
         skipped = state.skipped + jnp.where(finite, 0, 1).astype(jnp.int32)
         return new, SkipNonfiniteState(skipped, inner_state)
 
-    return scheduled_transformation("skip_nonfinite", {}, init, update)
+    return GradientTransformation(init, update)
