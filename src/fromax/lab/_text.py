@@ -221,9 +221,12 @@ def validation_windows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A fixed set of ``count`` validation windows, evenly spaced over the split.
 
-    Fewer when the split has fewer distinct windows. 512 windows of 64
-    characters (32,768 predictions) estimate the loss to about 0.01 nats
-    and take about a second on two CPU cores with the default GPT.
+    Fewer when the split has fewer distinct windows. Every position of a
+    window is predicted, from the 1 to ``context`` characters before it, so
+    512 windows of 64 characters are 32,768 predictions; the Shakespeare
+    validation split (111,540 characters) has about 1,700 disjoint windows,
+    and evaluating all of them every few hundred steps would cost more than
+    the steps between.
 
     Example:
         >>> import numpy as np
