@@ -224,9 +224,9 @@ def validation_windows(
     Fewer when the split has fewer distinct windows. Every position of a
     window is predicted, from the 1 to ``context`` characters before it, so
     512 windows of 64 characters are 32,768 predictions; the Shakespeare
-    validation split (111,540 characters) has about 1,700 disjoint windows,
-    and evaluating all of them every few hundred steps would cost more than
-    the steps between.
+    validation split (111,540 characters) has about 1,700 disjoint windows.
+    With the default GPT, evaluating 512 took 3% of the time of the 250
+    training steps between two evaluations (measured on 2 shared cores).
 
     Example:
         >>> import numpy as np
