@@ -20,6 +20,7 @@ from fromax import optimizers
 
 FAMILY_FOLDER = pathlib.Path(__file__).resolve().parent.parent / "optimizers"
 UNCLAIMED_PAGE = "optimizers/more.md"
+_WIDTH = 80  # a signature longer than this is shown one argument a line
 
 
 def front_matter_list(text: str, key: str) -> list[str]:
@@ -77,7 +78,30 @@ def signature(name: str) -> str:
         parameters=[p.replace(annotation=empty) for p in full.parameters.values()],
         return_annotation=empty,
     )
-    return f"fromax.{name}{bare}"
+    call = f"fromax.{name}{bare}"
+    if len(call) <= _WIDTH:
+        return call
+    # One argument a line, as a formatter would lay out a long call.
+    inner = call[call.index("(") + 1 : -1]
+    return f"fromax.{name}(\n" + "".join(f"    {part},\n" for part in _top_level(inner)) + ")"
+
+
+def _top_level(arguments: str) -> list[str]:
+    """``arguments`` split at the commas outside brackets and quotes."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, char in enumerate(arguments):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(arguments[start:i].strip())
+            start = i + 1
+    return [*parts, arguments[start:].strip()]
 
 
 def signatures_markdown(names: list[str]) -> str:

@@ -44,7 +44,9 @@ def on_config(config):
     _state.update(pages=pages, gallery=gallery, unclaimed=docgen_families.unclaimed(), missing=[])
     _fill_nav(config["nav"], "API reference", docgen_api.nav(pages))
     if _state["unclaimed"]:
-        _append_nav(config["nav"], "Optimisers", {"More optimisers": docgen_families.UNCLAIMED_PAGE})
+        _append_nav(
+            config["nav"], "Optimisers", {"More optimisers": docgen_families.UNCLAIMED_PAGE}
+        )
     return config
 
 
