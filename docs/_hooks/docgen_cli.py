@@ -12,7 +12,7 @@ import io
 import os
 
 # argparse wraps help to the terminal's width: fix it, so the page is the same everywhere.
-_WIDTH = "88"
+_WIDTH = "80"
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

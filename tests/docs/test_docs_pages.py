@@ -76,3 +76,13 @@ def test_family_check_catches_a_missing_name():
         "x.md: the text never names fromax.adam",
         "x.md: 'no_such' is not in fromax.__all__",
     ]
+
+
+def test_an_optimizer_without_a_family_page_gets_the_generated_page(monkeypatch):
+    families = docgen_families.family_pages()
+    without_lion = {path: [n for n in names if n != "lion"] for path, names in families.items()}
+    monkeypatch.setattr(docgen_families, "family_pages", lambda: without_lion)
+    assert docgen_families.unclaimed() == ["lion"]
+    page = docgen_families.unclaimed_markdown(["lion"])
+    assert "fromax.lion(learning_rate, b1=0.9, b2=0.99, weight_decay=0.001)" in page
+    assert "[Reference][fromax.lion]" in page
