@@ -64,6 +64,8 @@ def public_entries() -> list[Entry]:
     entries = []
     for prefix, namespace in (("fromax", fromax), ("fromax.schedules", schedules)):
         for name in namespace.__all__:
+            if not hasattr(namespace, name):
+                raise ValueError(f"{prefix}.__all__ lists {name!r}, which {prefix} does not define")
             obj = getattr(namespace, name)
             entries.append(Entry(f"{prefix}.{name}", obj, defining_module(name, obj)))
     return entries
