@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Reinstall whenever the package's metadata changes.
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: test demo bench lint test-floor clean
+.PHONY: test demo bench lint test-floor docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 
 test: lint
 	$(BIN)/python -m pytest -q
@@ -26,6 +27,15 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/suite.py
 
+# The documentation site, into site/; --strict: any warning (a broken link, a
+# docstring griffe cannot read, a public name without a page) fails the build.
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 # The oldest JAX that pyproject.toml admits, in a venv of its own.
 JAX_FLOOR := 0.6.0
 test-floor:
@@ -34,4 +44,4 @@ test-floor:
 	.venv-floor/bin/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) .venv-floor
+	rm -rf $(VENV) .venv-floor site
