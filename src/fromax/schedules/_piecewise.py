@@ -20,7 +20,60 @@ from fromax.schedules._base import (
 __all__ = ["piecewise_constant", "piecewise_linear"]
 
 
+_INT32_MAX = np.iinfo(np.int32).max
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _plain_numbers(values: Any) -> np.ndarray | None:
+    """``values`` as a float64 NumPy vector when every one is a concrete real number.
+
+    The fast path: validating and stacking 10,000 JAX scalars one at a time takes
+    minutes (each stack compiles anew). None where any value is traced, not a number
+    or a bool: those go the slow way, which also words the error.
+    """
+    if isinstance(values, np.ndarray | jax.Array):
+        array = _concrete(values)
+        if array is None or array.ndim != 1 or not np.issubdtype(array.dtype, np.number):
+            return None
+        if np.issubdtype(array.dtype, np.complexfloating):
+            return None
+        return array.astype(np.float64)
+    numbers = []
+    for value in values:
+        if isinstance(value, bool | np.bool_):
+            return None
+        if isinstance(value, np.ndarray | jax.Array):
+            value = _concrete(value)
+            if value is None or value.shape != () or value.dtype == np.bool_:
+                return None
+            value = value.item()
+        if not isinstance(value, int | float | np.integer | np.floating):
+            return None
+        if isinstance(value, int) and abs(value) > 2**63:
+            return None
+        numbers.append(value)
+    return np.asarray(numbers, dtype=np.float64)
+
+
+def _float_vector(values: Sequence[Any], names: Any, minimum: float | None = None) -> jax.Array:
+    """Validated float32 numbers as one vector; ``names(i)`` names the i-th in errors."""
+    fast = _plain_numbers(values)
+    if fast is not None and np.all(np.abs(fast) <= _FLOAT32_MAX):
+        if minimum is None or np.all(fast >= minimum):
+            return jnp.asarray(fast, dtype=jnp.float32)
+    checked = [as_float_scalar(v, names(i), minimum=minimum) for i, v in enumerate(values)]
+    return jnp.stack(checked) if checked else jnp.zeros((0,), jnp.float32)
+
+
 def _increasing_steps(values: Sequence[Any], name: str) -> jax.Array:
+    fast = _plain_numbers(values)
+    if (
+        fast is not None
+        and np.all(fast == np.floor(fast))
+        and np.all((fast >= 0) & (fast <= _INT32_MAX))
+        and np.all(np.diff(fast) > 0)
+    ):
+        return jnp.asarray(fast.astype(np.int32))
     steps = [as_step_count(b, f"{name}[{i}]") for i, b in enumerate(values)]
     concrete = [_concrete(b) for b in steps]
     for i in range(1, len(concrete)):
@@ -84,14 +137,19 @@ class piecewise_constant(Schedule):
                     f"boundaries_and_scales[{i}] must be a [step, scale] pair, got {pair!r}"
                 )
         self.boundaries = _increasing_steps([p[0] for p in pairs], "boundaries_and_scales steps")
-        scales = [
-            as_float_scalar(p[1], f"boundaries_and_scales scale at step {p[0]}", minimum=0.0)
-            for p in pairs
-        ]
-        self.scales = jnp.stack(scales) if scales else jnp.zeros((0,), jnp.float32)
+        self.scales = _float_vector(
+            [p[1] for p in pairs],
+            lambda i: f"boundaries_and_scales scale at step {pairs[i][0]}",
+            minimum=0.0,
+        )
 
     def _fields(self) -> dict[str, Any]:
-        pairs = [[self.boundaries[i], self.scales[i]] for i in range(self.boundaries.shape[0])]
+        boundaries, scales = _concrete(self.boundaries), _concrete(self.scales)
+        if boundaries is not None and scales is not None:
+            # 0-d NumPy arrays: indexing a JAX array 10,000 times takes seconds.
+            pairs = [[np.asarray(b), np.asarray(c)] for b, c in zip(boundaries, scales, strict=True)]
+        else:
+            pairs = [[self.boundaries[i], self.scales[i]] for i in range(self.boundaries.shape[0])]
         return {"init_value": self.init_value, "boundaries_and_scales": pairs}
 
     def _value(self, step: Any) -> jax.Array:
@@ -136,7 +194,7 @@ class piecewise_linear(Schedule):
                 f"{len(values)} values"
             )
         self.boundaries = _increasing_steps(boundaries, "boundaries")
-        self.values = jnp.stack([as_float_scalar(v, f"values[{i}]") for i, v in enumerate(values)])
+        self.values = _float_vector(values, lambda i: f"values[{i}]")
 
     def _value(self, step: Any) -> jax.Array:
         if self.values.shape[0] == 1:

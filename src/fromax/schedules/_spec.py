@@ -71,7 +71,9 @@ def from_spec(text: str) -> Schedule:
     """The schedule that a spec such as ``"cosine_decay(1e-3, decay_steps=1000)"`` describes.
 
     The spec language is that of a schedule's ``repr``, so
-    ``from_spec(repr(s)) == s``; a bare number is a :class:`constant`.
+    ``from_spec(repr(s)) == s``; a bare number is a :class:`constant`. Each
+    argument is given once, by position or by keyword; a spec is at most
+    10,000 characters.
 
     Args:
         text: the spec.
@@ -190,9 +192,17 @@ def _call(node: ast.Call) -> Schedule:
     for argument in node.args:
         if isinstance(argument, ast.Starred):
             raise SpecError(f"unpacking is not allowed in a spec (at {_where(argument)})")
+    seen: set[str] = set()
     for keyword in node.keywords:
         if keyword.arg is None:
             raise SpecError(f"unpacking is not allowed in a spec (at {_where(keyword.value)})")
+        # Python's parser keeps a repeated keyword; a dict would silently keep the last.
+        if keyword.arg in seen:
+            raise SpecError(
+                f"{name} at {_where(node)}: {keyword.arg} is given twice (again at "
+                f"{_where(keyword)}); give each argument once"
+            )
+        seen.add(keyword.arg)
     args = [_build(a) for a in node.args]
     kwargs = {k.arg: _build(k.value) for k in node.keywords}
     cls = known[name]
