@@ -230,7 +230,8 @@ def test_a_version_1_checkpoint_without_owners_still_restores(tmp_path):
         return {**index, "version": 1}
 
     _rewrite(path, index=version_1)
-    np.testing.assert_array_equal(fromax.restore_checkpoint(path, {"w": jnp.ones(3)})["w"], [0, 1, 2])
+    restored = fromax.restore_checkpoint(path, {"w": jnp.ones(3)})
+    np.testing.assert_array_equal(restored["w"], [0, 1, 2])
     assert fromax.load_checkpoint_metadata(path) == 4
 
 

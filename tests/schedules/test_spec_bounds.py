@@ -112,7 +112,7 @@ def test_piecewise_lists_are_still_checked_one_by_one():
         schedules.piecewise_linear([0, 1.5, 2], [0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match=r"boundaries\[1\] must fit in int32"):
         schedules.piecewise_linear([0, 2**31], [0.0, 1.0])
-    with pytest.raises(ValueError, match="scale at step 3 must be >= 0.0"):
+    with pytest.raises(ValueError, match=r"scale at step 3 must be >= 0\.0"):
         schedules.piecewise_constant(1.0, [[1, 0.5], [3, -0.5]])
     with pytest.raises(TypeError, match=r"values\[1\] must be a number"):
         schedules.piecewise_linear([0, 1], [0.0, True])

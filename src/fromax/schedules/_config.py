@@ -160,7 +160,8 @@ def _check_bounds(config: Any) -> None:
         elif isinstance(value, float):
             if not (math.isfinite(value) and abs(value) <= _FLOAT32_MAX):
                 raise ValueError(
-                    f"{where} is {value:g}, not a finite float32 number (at most {_FLOAT32_MAX:.4g})"
+                    f"{where} is {value:g}, not a finite float32 number "
+                    f"(at most {_FLOAT32_MAX:.4g})"
                 )
         elif isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
             raise ValueError(

@@ -147,7 +147,9 @@ class piecewise_constant(Schedule):
         boundaries, scales = _concrete(self.boundaries), _concrete(self.scales)
         if boundaries is not None and scales is not None:
             # 0-d NumPy arrays: indexing a JAX array 10,000 times takes seconds.
-            pairs = [[np.asarray(b), np.asarray(c)] for b, c in zip(boundaries, scales, strict=True)]
+            pairs = [
+                [np.asarray(b), np.asarray(c)] for b, c in zip(boundaries, scales, strict=True)
+            ]
         else:
             pairs = [[self.boundaries[i], self.scales[i]] for i in range(self.boundaries.shape[0])]
         return {"init_value": self.init_value, "boundaries_and_scales": pairs}
