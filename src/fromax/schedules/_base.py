@@ -120,11 +120,44 @@ def _is_numeric(value: Any) -> bool:
 
 
 def as_float_step(step: Any) -> jax.Array:
-    """A step as float32 for a schedule's arithmetic (exact up to 2**24 steps)."""
+    """A step as float32 for a schedule's arithmetic (exact up to 2**24 steps).
+
+    Past 2**24 a float32 step is rounded (to a multiple of 128 near 2**31): take
+    positions within a phase with :func:`as_int_step` and :func:`steps_since`.
+    """
     step = jnp.asarray(step)
     if not jnp.issubdtype(step.dtype, jnp.integer):
         raise TypeError(f"a schedule's step must be an integer, got dtype {step.dtype}")
     return step.astype(jnp.float32)
+
+
+_INT32 = np.iinfo(np.int32)
+
+
+def as_int_step(step: Any) -> jax.Array:
+    """A step as int32, for exact arithmetic on positions within cycles and phases.
+
+    A wider integer (int64 under ``jax_enable_x64``, uint32) is clipped to int32's
+    range: the optimiser's count saturates at 2**31 - 1 too.
+    """
+    step = jnp.asarray(step)
+    if not jnp.issubdtype(step.dtype, jnp.integer):
+        raise TypeError(f"a schedule's step must be an integer, got dtype {step.dtype}")
+    if step.dtype != jnp.int32:
+        info = jnp.iinfo(step.dtype)
+        if info.max > _INT32.max or info.min < _INT32.min:
+            step = jnp.clip(step, max(info.min, _INT32.min), min(info.max, _INT32.max))
+        step = step.astype(jnp.int32)
+    return step
+
+
+def steps_since(step: Any, start: jax.Array) -> jax.Array:
+    """``step - start`` as float32, the difference taken exactly in int32 first.
+
+    Rounding each to float32 first would misplace a phase that starts at 2**30 by
+    up to 64 steps. Both are steps in [0, 2**31 - 1], so the difference fits.
+    """
+    return (as_int_step(step) - start.astype(jnp.int32)).astype(jnp.float32)
 
 
 class Schedule:

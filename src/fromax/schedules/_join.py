@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fromax.schedules._base import Schedule, _concrete, as_step_count
+from fromax.schedules._base import Schedule, _concrete, as_int_step, as_step_count
 
 __all__ = ["join"]
 
@@ -67,7 +67,7 @@ class join(Schedule):
         self.boundaries = jnp.stack(steps) if steps else jnp.zeros((0,), jnp.int32)
 
     def _value(self, step: Any) -> jax.Array:
-        step = jnp.asarray(step)
+        step = as_int_step(step)
         value = self.schedules[0](step)
         for i, piece in enumerate(self.schedules[1:]):
             start = self.boundaries[i]

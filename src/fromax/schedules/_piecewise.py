@@ -13,7 +13,7 @@ from fromax.schedules._base import (
     Schedule,
     _concrete,
     as_float_scalar,
-    as_float_step,
+    as_int_step,
     as_step_count,
 )
 
@@ -155,8 +155,7 @@ class piecewise_constant(Schedule):
         return {"init_value": self.init_value, "boundaries_and_scales": pairs}
 
     def _value(self, step: Any) -> jax.Array:
-        step = jnp.asarray(step)
-        passed = step >= self.boundaries
+        passed = as_int_step(step) >= self.boundaries
         return self.init_value * jnp.prod(jnp.where(passed, self.scales, 1.0))
 
     def _boundaries(self, until: int) -> list[float]:
@@ -201,11 +200,13 @@ class piecewise_linear(Schedule):
     def _value(self, step: Any) -> jax.Array:
         if self.values.shape[0] == 1:
             return self.values[0]
-        t = as_float_step(step)
-        points = self.boundaries.astype(jnp.float32)
+        # Steps and points compared and subtracted in int32: exact at every step.
+        t = as_int_step(step)
+        points = self.boundaries
         segment = jnp.clip(jnp.searchsorted(points, t, side="right") - 1, 0, points.shape[0] - 2)
         start, end = points[segment], points[segment + 1]
-        fraction = jnp.clip((t - start) / (end - start), 0.0, 1.0)
+        done = (t - start).astype(jnp.float32) / (end - start).astype(jnp.float32)
+        fraction = jnp.clip(done, 0.0, 1.0)
         # Weighted, so that the ends of a segment are its values exactly.
         return (1.0 - fraction) * self.values[segment] + fraction * self.values[segment + 1]
 
