@@ -38,7 +38,8 @@ def _madam_update(grad, second_moment, param, initial_rms, lr, beta, p_scale, g_
     w = param.astype(dtype)
     g = grad.astype(dtype)
     new_moment = beta * second_moment + (1 - beta) * g * g
-    corrected = new_moment / (1 - beta ** (step + 1).astype(dtype))
+    # step + 1 in float: in int32 it wraps to -2**31 at the saturated count.
+    corrected = new_moment / (1 - beta ** (step.astype(dtype) + 1))
     # 0/0 -> 0: an entry whose gradients have all been zero does not move.
     normalised = jnp.where(
         corrected > 0, g * jax.lax.rsqrt(jnp.where(corrected > 0, corrected, 1)), 0

@@ -149,7 +149,8 @@ def _nero_update(grad, second_moment, param, scale, lr, beta, step, constraints,
     w = _to_front(param.astype(dtype), neuron_axis)
     g = _to_front(grad.astype(dtype), neuron_axis)
     new_moment = beta * second_moment + (1 - beta) * _neuron_squared_norms(g)
-    corrected = new_moment / (1 - beta ** (step + 1).astype(dtype))
+    # step + 1 in float: in int32 it wraps to -2**31 at the saturated count.
+    corrected = new_moment / (1 - beta ** (step.astype(dtype) + 1))
     # 0/0 -> 0: a neuron whose gradients have all been zero does not move.
     inverse_rms = jnp.where(corrected > 0, jax.lax.rsqrt(jnp.where(corrected > 0, corrected, 1)), 0)
     new_w = w - (lr * scale) * g * _per_neuron(inverse_rms, g)

@@ -42,7 +42,8 @@ def _rmsprop_update(
     dtype = compute_dtype(grad.dtype)
     g = grad.astype(dtype)
     new_nu = decay * nu + (1 - decay) * g * g
-    correction = 1 - decay ** (step + 1).astype(dtype) if bias_correction else 1
+    # step + 1 in float: in int32 it wraps to -2**31 at the saturated count.
+    correction = 1 - decay ** (step.astype(dtype) + 1) if bias_correction else 1
     variance = new_nu / correction
     new_mu = None
     if mu is not None:
