@@ -316,3 +316,23 @@ def test_a_staircase_drops_on_its_step_under_jit(every):
         for t in steps
     ]
     np.testing.assert_array_equal(got, np.asarray(exact, np.float32))
+
+
+@pytest.mark.parametrize("t_mult", [1.01, 1.5, 2.5])
+def test_sgdr_with_a_fractional_t_mult_restarts_where_it_promises(t_mult):
+    # A cycle's start L (r**i - 1) / (r - 1) is a fraction of a step, computed in
+    # float32: the docstring promises each restart within 2e-7 of its step, and the
+    # float64 value everywhere else. (A whole t_mult is exact: FAR's sgdr cases.)
+    r = float(np.float32(t_mult))  # the schedule holds t_mult in float32
+    s = schedules.sgdr(1.0, decay_steps=7, t_mult=t_mult)
+    starts, start, length = [], 0.0, 7.0
+    while start < MAX:
+        starts.append(start)
+        start, length = start + length, length * r
+    far = [s for s in starts if s > 2**24]
+    steps = []
+    for start in far[:: max(1, len(far) // 20)]:  # about 20 restarts, the float64 walk is slow
+        off = math.ceil(2e-7 * start) + 1
+        steps += [int(start) + d for d in (-off - 3, -off, off + 1, off + 4)]
+    steps = [t for t in steps if 0 <= t <= MAX]
+    _compare(s, functools.partial(ref.sgdr, init_value=1.0, decay_steps=7, t_mult=r), steps, 1.0)
