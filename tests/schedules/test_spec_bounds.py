@@ -34,6 +34,15 @@ def test_an_argument_given_twice_is_a_spec_error(text, words):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "text", ["constant(1e39)", "linear(0, -1e39, 10)", "constant(1" + "0" * 45 + ")"]
+)
+def test_a_number_beyond_float32_in_a_spec_is_refused(text):
+    # Before: constant(1e39) was constant(value=inf).
+    with pytest.raises(schedules.SpecError, match=r"number too large at column 1[02].*float32"):
+        schedules.from_spec(text)
+
+
 def _nested(depth):
     config = {"name": "constant", "value": 0.1}
     for _ in range(depth):

@@ -15,6 +15,8 @@ import inspect
 import math
 from typing import Any
 
+import numpy as np
+
 from fromax.schedules._base import Schedule
 from fromax.schedules._basic import constant
 from fromax.schedules._config import schedule_classes
@@ -22,6 +24,7 @@ from fromax.schedules._config import schedule_classes
 __all__ = ["SpecError", "from_spec"]
 
 _MAX_LENGTH = 10_000
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # What a reader sees when a node outside the grammar turns up.
 _FORBIDDEN = {
@@ -164,13 +167,19 @@ def _is_number(value: Any) -> bool:
 def _constant(value: Any, node: ast.AST) -> Any:
     if value is None or isinstance(value, bool | str):
         return value
+    # Every number becomes float32 or int32: one beyond float32 would become inf.
     if isinstance(value, int):
-        if abs(value) > 2**63:
-            raise SpecError(f"number too large at {_where(node)}")
+        if abs(value) > _FLOAT32_MAX:
+            raise SpecError(f"number too large at {_where(node)}: float32 holds {_FLOAT32_MAX:.4g}")
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise SpecError(f"number must be finite at {_where(node)}, got {value}")
+        if abs(value) > _FLOAT32_MAX:
+            raise SpecError(
+                f"number too large at {_where(node)}, got {value:g}: float32 holds "
+                f"{_FLOAT32_MAX:.4g}"
+            )
         return value
     raise SpecError(f"{type(value).__name__} literal is not allowed in a spec (at {_where(node)})")
 
