@@ -2,7 +2,8 @@
 
 A checkpoint is a single NumPy ``.npz`` file: one entry per leaf, plus one
 JSON document (stored as a string entry) that records each leaf's path,
-shape and dtype and the caller's metadata. Nothing is pickled: it loads with
+shape and dtype, the owner of each fromax optimiser state in the tree, and
+the caller's metadata. Nothing is pickled: members are read with
 ``allow_pickle=False``. It is written to a temporary file beside the target
 and renamed over it, so a crash mid-write leaves the previous checkpoint
 whole.
@@ -12,13 +13,23 @@ Restoring needs a template of the same structure (for an optimiser state,
 everything static (schedule kinds, a user's schedule function), the file
 supplies every number: parameters, moments, the step count, each
 hyperparameter's schedule parameters.
+
+Nothing in the file is trusted: each member's shape and dtype are read from
+its ``.npy`` header, before any data, and must agree with the index and the
+template (so a member that declares a 100000 x 100000 array is refused
+without allocating it), and the state of one optimiser is not restored into
+another's template (Adam's moments into NAdam).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import struct
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +37,57 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fromax._core._hyperparams import TransformState
+
 __all__ = ["load_checkpoint_metadata", "restore_checkpoint", "save_checkpoint"]
 
 _FORMAT = "fromax-checkpoint"
-_VERSION = 1
+# Version 2 records the owner of each optimiser state; version 1 files (without
+# owners) are still read, their leaves checked as strictly.
+_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _INDEX = "__fromax__"
+# DEFLATE cannot expand data more than about 1032 times: a member that claims more
+# than this lies about its size.
+_MAX_DEFLATE_RATIO = 1100
 
 
 def _leaf_name(i: int) -> str:
     return f"leaf_{i:06d}"
 
 
+def _stored_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype a leaf of ``dtype`` is stored as: types NumPy can't save go as bits."""
+    if dtype.name == "bfloat16" or dtype.kind == "V" or dtype.name.startswith("float8"):
+        return np.dtype(f"uint{8 * dtype.itemsize}")
+    return dtype
+
+
 def _to_numpy(leaf: Any) -> tuple[np.ndarray, str]:
-    """The array to store and its dtype's name; types NumPy can't save go as bits."""
+    """The array to store and its dtype's name."""
     array = np.asarray(jax.device_get(leaf))
     dtype = jnp.dtype(array.dtype)
-    if dtype.name in ("bfloat16",) or dtype.kind == "V" or dtype.name.startswith("float8"):
-        bits = np.dtype(f"uint{8 * dtype.itemsize}")
-        return array.view(bits), dtype.name
-    return array, dtype.name
+    stored = _stored_dtype(dtype)
+    return (array.view(stored) if stored != dtype else array), dtype.name
+
+
+def _owners(tree: Any) -> list[dict[str, str]]:
+    """``[{"path": ..., "owner": ...}]`` for every fromax optimiser state in ``tree``,
+    nested ones (a wrapper's inner state) included, in a fixed order."""
+    found: list[dict[str, str]] = []
+
+    def visit(prefix: tuple[Any, ...], subtree: Any) -> None:
+        flat, _ = jax.tree_util.tree_flatten_with_path(
+            subtree, is_leaf=lambda x: isinstance(x, TransformState)
+        )
+        for key_path, node in flat:
+            if isinstance(node, TransformState):
+                where = (*prefix, *key_path)
+                found.append({"path": jax.tree_util.keystr(where), "owner": node.owner})
+                visit((*where, jax.tree_util.GetAttrKey("inner")), node.inner)
+
+    visit((), tree)
+    return found
 
 
 def save_checkpoint(path: str | os.PathLike, tree: Any, *, metadata: Any = None) -> Path:
@@ -90,7 +133,13 @@ def save_checkpoint(path: str | os.PathLike, tree: Any, *, metadata: Any = None)
         leaves.append(
             {"path": jax.tree_util.keystr(key_path), "shape": list(array.shape), "dtype": dtype}
         )
-    index = {"format": _FORMAT, "version": _VERSION, "leaves": leaves, "metadata": metadata}
+    index = {
+        "format": _FORMAT,
+        "version": _VERSION,
+        "leaves": leaves,
+        "owners": _owners(tree),
+        "metadata": metadata,
+    }
     arrays[_INDEX] = np.array(json.dumps(index))
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,27 +156,147 @@ def save_checkpoint(path: str | os.PathLike, tree: Any, *, metadata: Any = None)
     return path
 
 
-def _read_index(archive: Any, path: Path) -> dict[str, Any]:
-    if _INDEX not in archive.files:
-        raise ValueError(f"{path} is not a fromax checkpoint (no {_INDEX} entry)")
-    index = json.loads(str(archive[_INDEX]))
-    if index.get("format") != _FORMAT or index.get("version") != _VERSION:
-        raise ValueError(
-            f"{path} has format {index.get('format')!r} version {index.get('version')!r}; "
-            f"this fromax reads {_FORMAT!r} version {_VERSION}"
+# What a damaged, truncated or foreign file raises while it is read.
+_UNREADABLE = (zipfile.BadZipFile, EOFError, zlib.error, struct.error, NotImplementedError)
+
+
+class _Archive:
+    """A checkpoint file opened for reading: members checked before they are loaded."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no checkpoint at {self.path}")
+        try:
+            self.zip = zipfile.ZipFile(self.path)
+        except _UNREADABLE as error:
+            raise self.unreadable(error) from None
+
+    def __enter__(self) -> _Archive:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.zip.close()
+
+    def unreadable(self, error: BaseException) -> ValueError:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return ValueError(
+            f"{self.path} is not a readable fromax checkpoint ({reason}): it is truncated, "
+            "damaged or another kind of file; use a file written by fromax.save_checkpoint"
         )
-    return index
+
+    def member(self, name: str, what: str, shape: tuple[int, ...] | None, dtype: np.dtype) -> Any:
+        """Member ``name`` (``what``, for messages) as an array, after its header matches.
+
+        ``shape`` None admits any shape with no elements beyond the one a string
+        scalar has (the index); ``dtype`` of kind ``"U"`` admits a string of any length.
+        """
+        try:
+            info = self.zip.getinfo(f"{name}.npy")
+        except KeyError:
+            raise ValueError(
+                f"{self.path} has no member {name} ({what}): it is damaged or was not "
+                "written by fromax.save_checkpoint"
+            ) from None
+        try:
+            with self.zip.open(info) as f:
+                found_shape, fortran, found_dtype = self._header(f, name)
+                declared = f"{found_dtype.name}{list(found_shape)}"
+                expected = "a string" if dtype.kind == "U" else f"{dtype.name}{list(shape or ())}"
+                same_kind = (
+                    found_dtype.kind == "U" and found_dtype.itemsize > 0
+                    if dtype.kind == "U"
+                    else found_dtype == dtype
+                )
+                if not same_kind or found_shape != (shape if shape is not None else ()):
+                    raise ValueError(
+                        f"{self.path} does not match its index at {what}: member {name} "
+                        f"holds {declared} where the index says {expected}; the file is "
+                        "damaged or was not written by fromax.save_checkpoint"
+                    )
+                size = math.prod(found_shape) * found_dtype.itemsize
+                if info.file_size != f.tell() + size or not self._plausible(info):
+                    raise ValueError(
+                        f"{self.path}: member {name} ({what}) declares {declared} "
+                        f"({size:,} bytes) but holds {info.file_size - f.tell():,}; "
+                        "the file is truncated or damaged"
+                    )
+                data = f.read(size)
+        except _UNREADABLE as error:
+            raise self.unreadable(error) from None
+        if len(data) != size:
+            raise self.unreadable(EOFError(f"member {name} ends early"))
+        order = "F" if fortran else "C"
+        return np.frombuffer(data, dtype=found_dtype).reshape(found_shape, order=order)
+
+    def _header(self, f: Any, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                return np.lib.format.read_array_header_1_0(f)
+            if version == (2, 0):
+                return np.lib.format.read_array_header_2_0(f)
+            raise ValueError(f"unsupported .npy version {version}")
+        except ValueError as error:
+            raise ValueError(
+                f"{self.path}: member {name} has no valid .npy header "
+                f"({str(error).splitlines()[0][:120]}); the file is damaged"
+            ) from None
+
+    @staticmethod
+    def _plausible(info: zipfile.ZipInfo) -> bool:
+        if info.compress_type == zipfile.ZIP_STORED:
+            return info.compress_size == info.file_size
+        return info.file_size <= _MAX_DEFLATE_RATIO * max(info.compress_size, 1)
+
+    def index(self) -> dict[str, Any]:
+        """The JSON index, its every field checked."""
+        text = str(self.member(_INDEX, "the index", None, np.dtype("U1"))[()])
+        try:
+            index = json.loads(text)
+        except (ValueError, RecursionError):
+            raise ValueError(f"{self.path} has an index that is not valid JSON") from None
+        if not isinstance(index, dict):
+            raise ValueError(f"{self.path} has an index that is not a JSON object")
+        if index.get("format") != _FORMAT or index.get("version") not in _READABLE_VERSIONS:
+            raise ValueError(
+                f"{self.path} has format {str(index.get('format'))[:40]!r} version "
+                f"{str(index.get('version'))[:20]!r}; this fromax reads {_FORMAT!r} versions "
+                f"{', '.join(map(str, _READABLE_VERSIONS))}"
+            )
+        leaves, owners = index.get("leaves"), index.get("owners", [])
+        if not (isinstance(leaves, list) and all(map(_valid_leaf, leaves))):
+            raise ValueError(f"{self.path} has a malformed index (its 'leaves' list)")
+        if not (isinstance(owners, list) and all(map(_valid_owner, owners))):
+            raise ValueError(f"{self.path} has a malformed index (its 'owners' list)")
+        return index
 
 
-def _open(path: str | os.PathLike) -> tuple[Path, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    return path, np.load(path, allow_pickle=False)
+def _valid_leaf(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("path"), str)
+        and isinstance(entry.get("dtype"), str)
+        and isinstance(entry.get("shape"), list)
+        and all(type(n) is int and n >= 0 for n in entry["shape"])
+    )
+
+
+def _valid_owner(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("path"), str)
+        and isinstance(entry.get("owner"), str)
+    )
 
 
 def load_checkpoint_metadata(path: str | os.PathLike) -> Any:
     """The metadata saved with the checkpoint at ``path``.
+
+    Raises:
+        FileNotFoundError: when there is no file at ``path``.
+        ValueError: one line naming the file, for a file that is empty,
+            truncated, damaged, not an .npz archive or not a fromax checkpoint.
 
     Example:
         >>> import tempfile, os, jax.numpy as jnp, fromax
@@ -136,9 +305,26 @@ def load_checkpoint_metadata(path: str | os.PathLike) -> Any:
         >>> fromax.load_checkpoint_metadata(path)["step"]
         7
     """
-    path, archive = _open(path)
-    with archive:
-        return _read_index(archive, path)["metadata"]
+    with _Archive(path) as archive:
+        return archive.index().get("metadata")
+
+
+def _check_owners(path: Path, saved: list[dict[str, str]], template: Any) -> None:
+    expected = _owners(template)
+    for mine, theirs in zip(saved, expected, strict=False):
+        if mine != theirs:
+            raise ValueError(
+                f"{path} holds {mine['owner']}'s state at tree{mine['path']}, but the template "
+                f"has {theirs['owner']}'s at tree{theirs['path']}: restore it into a template "
+                f"built by {mine['owner']} (its init(params))"
+            )
+    if len(saved) != len(expected):
+        found = ", ".join(o["owner"] for o in saved) or "none"
+        wanted = ", ".join(o["owner"] for o in expected) or "none"
+        raise ValueError(
+            f"{path} holds the states of [{found}] but the template has [{wanted}]: restore "
+            "with a template built like the saved tree"
+        )
 
 
 def restore_checkpoint(path: str | os.PathLike, template: Any) -> Any:
@@ -147,14 +333,18 @@ def restore_checkpoint(path: str | os.PathLike, template: Any) -> Any:
     Args:
         path: a file written by :func:`save_checkpoint`.
         template: a pytree of the same structure, paths, shapes and dtypes
-            (for an optimiser state: ``optimizer.init(params)``). Its values
-            are not used.
+            (for an optimiser state: ``optimizer.init(params)``, of the same
+            optimiser). Its values are not used.
 
     Returns:
         The saved tree, as JAX arrays.
 
     Raises:
-        ValueError: naming the first leaf whose path, shape or dtype differs.
+        FileNotFoundError: when there is no file at ``path``.
+        ValueError: one line, naming the first leaf whose path, shape or dtype
+            differs between the template, the file's index and the stored
+            array, or the optimiser whose state is restored into another's
+            template, or the file when it is not a readable checkpoint.
 
     Example:
         >>> import tempfile, os, jax.numpy as jnp, fromax
@@ -163,9 +353,11 @@ def restore_checkpoint(path: str | os.PathLike, template: Any) -> Any:
         >>> fromax.restore_checkpoint(path, {"w": jnp.zeros(3)})
         {'w': Array([0., 1., 2.], dtype=float32)}
     """
-    path, archive = _open(path)
-    with archive:
-        index = _read_index(archive, path)
+    with _Archive(path) as archive:
+        path = archive.path
+        index = archive.index()
+        if "owners" in index:
+            _check_owners(path, index["owners"], template)
         flat, treedef = jax.tree_util.tree_flatten_with_path(template)
         saved = index["leaves"]
         if len(saved) != len(flat):
@@ -177,15 +369,14 @@ def restore_checkpoint(path: str | os.PathLike, template: Any) -> Any:
         restored = []
         for i, ((key_path, leaf), entry) in enumerate(zip(flat, saved, strict=True)):
             where = jax.tree_util.keystr(key_path)
-            shape, dtype = list(np.shape(leaf)), jnp.dtype(jnp.result_type(leaf)).name
-            if entry["path"] != where or entry["shape"] != shape or entry["dtype"] != dtype:
+            shape, dtype = list(np.shape(leaf)), jnp.dtype(jnp.result_type(leaf))
+            if entry["path"] != where or entry["shape"] != shape or entry["dtype"] != dtype.name:
                 raise ValueError(
                     f"{path} does not match the template at tree{where}: saved "
-                    f"tree{entry['path']} {entry['dtype']}{entry['shape']}, template "
-                    f"{dtype}{shape}"
+                    f"tree{entry['path'][:200]} {entry['dtype'][:40]}{entry['shape'][:8]}, "
+                    f"template {dtype.name}{shape}"
                 )
-            array = archive[_leaf_name(i)]
-            if array.dtype.name != dtype:
-                array = array.view(jnp.dtype(dtype))
-            restored.append(jnp.asarray(array))
+            stored = _stored_dtype(dtype)
+            array = archive.member(_leaf_name(i), f"tree{where}", tuple(shape), stored)
+            restored.append(jnp.asarray(array.view(dtype) if stored != dtype else array))
         return jax.tree.unflatten(treedef, restored)

@@ -77,6 +77,9 @@ def warmup_stable_decay(
 def sgdr(t, init_value, decay_steps, t_mult=1.0, m_mul=1.0, alpha=0.0, warmup_steps=0):
     """Walks the cycles one by one (Loshchilov & Hutter, with Keras' t_mul and m_mul)."""
     start, length, peak = 0.0, float(decay_steps), init_value
+    if t_mult == 1.0:  # equal cycles: jump to t's, exactly (2**31 steps are 10**8 cycles)
+        cycles = t // decay_steps
+        start, peak = float(cycles * decay_steps), init_value * m_mul**cycles
     while t >= start + length:
         start, length, peak = start + length, length * t_mult, peak * m_mul
     s, low = t - start, alpha * peak

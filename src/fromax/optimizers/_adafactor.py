@@ -75,7 +75,8 @@ def _adafactor_update(
 ):
     dtype = compute_dtype(grad.dtype)
     g = grad.astype(dtype)
-    t = (jnp.maximum(step - decay_offset, 0) + 1).astype(dtype)
+    # The 1-based index in float: int32 step + 1 wraps to -2**31 at the saturated count.
+    t = jnp.maximum(step - decay_offset, 0).astype(dtype) + 1
     beta2 = 1 - t ** -hyper["decay_rate"]
     squared = g * g + hyper["eps"]
     new_row = new_column = new_full = None

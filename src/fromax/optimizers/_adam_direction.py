@@ -111,7 +111,8 @@ class _StepScalars(NamedTuple):
 def _step_scalars(b1, b2, eps, eps_root, step, nesterov: bool) -> _StepScalars:
     b1 = jnp.asarray(b1, jnp.float32)
     b2 = jnp.asarray(b2, jnp.float32)
-    t = (jnp.asarray(step) + 1).astype(jnp.float32)
+    # The 1-based index in float: int32 step + 1 wraps to -2**31 at the saturated count.
+    t = jnp.asarray(step).astype(jnp.float32) + 1
     return _StepScalars(
         b1,
         b2,

@@ -129,7 +129,7 @@ def madam(
     ):
         lr, beta_t = hyper["learning_rate"], hyper["beta"]
         p_scale_t, g_bound_t = hyper["p_scale"], hyper["g_bound"]
-        correction = bias_correction(beta_t, step + 1)  # once per step, not per array
+        correction = bias_correction(beta_t, step.astype(jnp.float32) + 1)  # once per step
 
         def one(g, v, p, r):
             return _madam_update(g, v, p, r, lr, beta_t, p_scale_t, g_bound_t, correction)

@@ -264,7 +264,7 @@ def nero(
         updates: Updates, state: NeroState, params: Params, hyper: dict[str, jax.Array], step
     ):
         lr, beta_t = hyper["learning_rate"], hyper["beta"]
-        correction = bias_correction(beta_t, step + 1)  # once per step, not per array
+        correction = bias_correction(beta_t, step.astype(jnp.float32) + 1)  # once per step
         new, moments = map_arrays(
             lambda g, p, v, s: _nero_update(
                 g, v, p, s, lr, beta_t, correction, constraints, neuron_axis

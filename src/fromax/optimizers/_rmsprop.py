@@ -165,7 +165,9 @@ def rmsprop(
         lr, decay_t, eps_t = hyper["learning_rate"], hyper["decay"], hyper["eps"]
         momentum_t = hyper.get("momentum")
         # Once per step, not per array.
-        correction = _numerics.bias_correction(decay_t, step + 1) if corrected else None
+        correction = (
+            _numerics.bias_correction(decay_t, step.astype(jnp.float32) + 1) if corrected else None
+        )
         trees = [updates, state.nu]
         names = ["updates", "state.nu"]
         for tree, name in ((state.mu, "state.mu"), (state.momentum, "state.momentum")):

@@ -120,7 +120,8 @@ def _schedule_free(
     ):
         lr = hyper["learning_rate"]
         if warmup is not None:
-            lr = lr * jnp.minimum(1.0, (step + 1).astype(jnp.float32) / warmup)
+            # step + 1 in float: in int32 it wraps to -2**31 at the saturated count.
+            lr = lr * jnp.minimum(1.0, (step.astype(jnp.float32) + 1) / warmup)
         b1 = hyper["b1"]
         decay = hyper.get("weight_decay")
         max_lr = jnp.maximum(state.max_learning_rate, lr)
@@ -130,7 +131,7 @@ def _schedule_free(
 
         if adam:
             b2, eps = hyper["b2"], hyper["eps"]
-            correction = bias_correction(b2, step + 1)
+            correction = bias_correction(b2, step.astype(jnp.float32) + 1)
 
             def one(g, p, z, v):
                 g = g.astype(z.dtype)

@@ -7,6 +7,13 @@ callable ``step -> scalar``. Every schedule but ``function`` round-trips
 through a JSON config (``to_config`` / ``from_config``) and through a
 one-line spec (``repr`` / ``from_spec``).
 
+Steps are int32, as the optimisers' counters (which saturate at 2**31 - 1):
+positions within a phase or cycle are taken in integer arithmetic before
+any float32 one, so every schedule is right at every step below 2**31
+(a float32 step is exact only up to 2**24). Where a boundary is itself a
+fraction of a step, computed in float32, its own rounding remains: see
+:class:`sgdr` (a fractional ``t_mult``) and :class:`one_cycle`.
+
 Example:
     >>> from fromax import schedules
     >>> s = schedules.warmup_cosine_decay(0.0, 1e-2, warmup_steps=100, decay_steps=1000)

@@ -92,8 +92,47 @@ def as_step_count(
     return jnp.asarray(value, dtype=jnp.int32)
 
 
+def plain_numbers(values: Any) -> np.ndarray | None:
+    """``values`` as a float64 NumPy vector when every one is a concrete real number.
+
+    The fast path: validating and stacking 10,000 JAX scalars one at a time takes
+    minutes (each stack compiles anew). None where any value is traced, not a number
+    or a bool: those go the slow way, which also words the error.
+    """
+    if isinstance(values, np.ndarray | jax.Array):
+        array = _concrete(values)
+        if array is None or array.ndim != 1 or not np.issubdtype(array.dtype, np.number):
+            return None
+        if np.issubdtype(array.dtype, np.complexfloating):
+            return None
+        return array.astype(np.float64)
+    numbers = []
+    for value in values:
+        if isinstance(value, bool | np.bool_):
+            return None
+        if isinstance(value, np.ndarray | jax.Array):
+            value = _concrete(value)
+            if value is None or value.shape != () or value.dtype == np.bool_:
+                return None
+            value = value.item()
+        if not isinstance(value, int | float | np.integer | np.floating):
+            return None
+        if isinstance(value, int) and abs(value) > 2**63:
+            return None
+        numbers.append(value)
+    return np.asarray(numbers, dtype=np.float64)
+
+
 def as_increasing_steps(values: Sequence[Any], name: str) -> jax.Array:
     """Validates strictly increasing step counts (``boundaries``) as an int32 vector."""
+    fast = plain_numbers(values)
+    if (
+        fast is not None
+        and np.all(fast == np.floor(fast))
+        and np.all((fast >= 0) & (fast <= np.iinfo(np.int32).max))
+        and np.all(np.diff(fast) > 0)
+    ):
+        return jnp.asarray(fast.astype(np.int32))
     steps = [as_step_count(b, f"{name}[{i}]") for i, b in enumerate(values)]
     concrete = [concrete_number(b) for b in steps]
     for i in range(1, len(concrete)):
@@ -145,11 +184,44 @@ def _is_numeric(value: Any) -> bool:
 
 
 def as_float_step(step: Any) -> jax.Array:
-    """A step as float32 for a schedule's arithmetic (exact up to 2**24 steps)."""
+    """A step as float32 for a schedule's arithmetic (exact up to 2**24 steps).
+
+    Past 2**24 a float32 step is rounded (to a multiple of 128 near 2**31): take
+    positions within a phase with :func:`as_int_step` and :func:`steps_since`.
+    """
     step = jnp.asarray(step)
     if not jnp.issubdtype(step.dtype, jnp.integer):
         raise TypeError(f"a schedule's step must be an integer, got dtype {step.dtype}")
     return step.astype(jnp.float32)
+
+
+_INT32 = np.iinfo(np.int32)
+
+
+def as_int_step(step: Any) -> jax.Array:
+    """A step as int32, for exact arithmetic on positions within cycles and phases.
+
+    A wider integer (int64 under ``jax_enable_x64``, uint32) is clipped to int32's
+    range: the optimiser's count saturates at 2**31 - 1 too.
+    """
+    step = jnp.asarray(step)
+    if not jnp.issubdtype(step.dtype, jnp.integer):
+        raise TypeError(f"a schedule's step must be an integer, got dtype {step.dtype}")
+    if step.dtype != jnp.int32:
+        info = jnp.iinfo(step.dtype)
+        if info.max > _INT32.max or info.min < _INT32.min:
+            step = jnp.clip(step, max(info.min, _INT32.min), min(info.max, _INT32.max))
+        step = step.astype(jnp.int32)
+    return step
+
+
+def steps_since(step: Any, start: jax.Array) -> jax.Array:
+    """``step - start`` as float32, the difference taken exactly in int32 first.
+
+    Rounding each to float32 first would misplace a phase that starts at 2**30 by
+    up to 64 steps. Both are steps in [0, 2**31 - 1], so the difference fits.
+    """
+    return (as_int_step(step) - start.astype(jnp.int32)).astype(jnp.float32)
 
 
 class Schedule:

@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from fromax.schedules._base import Schedule, as_float_scalar, as_float_step, as_step_count
+from fromax.schedules._base import Schedule, as_float_scalar, as_int_step, as_step_count
 
 __all__ = ["constant", "exponential_decay", "linear"]
 
@@ -74,7 +74,7 @@ class linear(Schedule):
         self.transition_begin = as_step_count(transition_begin, "transition_begin")
 
     def _value(self, step: Any) -> jax.Array:
-        t = as_float_step(step) - self.transition_begin.astype(jnp.float32)
+        t = as_int_step(step) - self.transition_begin
         return interpolate(self.init_value, self.end_value, t, self.transition_steps)
 
     def _boundaries(self, until: int) -> list[float]:
@@ -85,13 +85,17 @@ class linear(Schedule):
 def interpolate(start: jax.Array, end: jax.Array, t: jax.Array, length: jax.Array) -> jax.Array:
     """``start`` at t <= 0, ``end`` at t >= ``length``, a straight line between.
 
-    Computed as (1 - f) * start + f * end with both weights from step counts, so
-    that each end is exact: in float32, start + (end - start) * f ends a ramp
-    from 1.0 to 1e-4 at 1.00017e-4.
+    ``t`` and ``length`` are int32 step counts. Computed as (1 - f) * start + f *
+    end with both weights from exact step counts (t and length - t in int32, then
+    float32), so that each end is exact: in float32, start + (end - start) * f
+    ends a ramp from 1.0 to 1e-4 at 1.00017e-4, and a float32 t past 2**24 is
+    rounded.
     """
-    length = jnp.maximum(length.astype(jnp.float32), 1.0)
-    done = jnp.clip(t / length, 0.0, 1.0)
-    left = jnp.clip((length - t) / length, 0.0, 1.0)
+    length = jnp.maximum(length.astype(jnp.int32), 1)
+    t = jnp.clip(t.astype(jnp.int32), 0, length)
+    size = length.astype(jnp.float32)
+    done = t.astype(jnp.float32) / size
+    left = (length - t).astype(jnp.float32) / size
     return left * start + done * end
 
 
@@ -145,7 +149,7 @@ class exponential_decay(Schedule):
 
     def _value(self, step: Any) -> jax.Array:
         return exponential_value(
-            as_float_step(step) - self.transition_begin.astype(jnp.float32),
+            as_int_step(step) - self.transition_begin,
             self.init_value,
             self.transition_steps,
             self.decay_rate,
@@ -165,10 +169,16 @@ def exponential_value(
     staircase: bool,
     end_value: jax.Array | None,
 ) -> jax.Array:
-    """``init_value * decay_rate ** (t / transition_steps)`` for t >= 0, bounded by end_value."""
-    exponent = jnp.maximum(t, 0.0) / transition_steps.astype(jnp.float32)
+    """``init_value * decay_rate ** (t / transition_steps)`` for t >= 0, bounded by end_value.
+
+    ``t`` is an int32 step count: the staircase's floor is an integer division,
+    exact at every step (a float32 one is off by a stair near 2**27).
+    """
+    t = jnp.maximum(t.astype(jnp.int32), 0)
     if staircase:
-        exponent = jnp.floor(exponent)
+        exponent = (t // transition_steps).astype(jnp.float32)
+    else:
+        exponent = t.astype(jnp.float32) / transition_steps.astype(jnp.float32)
     value = init_value * decay_rate**exponent
     if end_value is not None:
         value = jnp.where(

@@ -7,8 +7,15 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from fromax.schedules._base import Schedule, _concrete, as_float_scalar, as_step_count
+from fromax.schedules._base import (
+    Schedule,
+    _concrete,
+    as_float_scalar,
+    as_int_step,
+    as_step_count,
+)
 from fromax.schedules._convert import as_schedule
 
 __all__ = ["clip", "multiply", "offset", "product", "scale"]
@@ -145,7 +152,12 @@ class offset(Schedule):
         self.steps = as_step_count(steps, "steps", signed=True)
 
     def _value(self, step: Any) -> jax.Array:
-        return self.schedule(jnp.maximum(jnp.asarray(step) - self.steps, 0))
+        step = as_int_step(step)
+        # Shifted back (steps < 0) past 2**31 - 1, the step saturates there as the
+        # optimiser's count does, instead of wrapping to a negative int32.
+        limit = np.iinfo(np.int32).max + jnp.minimum(self.steps, 0)
+        shifted = jnp.where(step > limit, np.iinfo(np.int32).max, step - self.steps)
+        return self.schedule(jnp.maximum(shifted, 0))
 
     def _boundaries(self, until: int) -> list[float]:
         shift = float(self.steps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +75,15 @@ def from_config(config: Mapping[str, Any]) -> Schedule:
     Returns:
         The schedule, validated as when it is built in code.
 
+    Raises:
+        ValueError: for a config beyond the bounds below, before anything is
+            built: nested more than 64 deep, a list of more than 10,000
+            elements, more than 100,000 values in all, a number that is not
+            finite in float32 (``10**400``, ``1e39``, NaN), or a string of
+            more than 1,000 characters.
+        TypeError: for a config that is not a dict with a ``"name"``, or an
+            argument the schedule does not take.
+
     Example:
         >>> from fromax import schedules
         >>> config = {"name": "join", "boundaries": [100], "schedules": [
@@ -85,7 +95,69 @@ def from_config(config: Mapping[str, Any]) -> Schedule:
         >>> schedules.from_config(s.to_config()) == s
         True
     """
+    _check_bounds(config)
     return _from_config(config, "config")
+
+
+# Bounds on what a config may hold: a hostile or mistaken one (a 2,000-deep nesting,
+# a 20,000-point piecewise_linear) is refused at once instead of exhausting the stack
+# or taking minutes to build.
+MAX_DEPTH = 64
+MAX_LIST_LENGTH = 10_000
+MAX_VALUES = 100_000
+MAX_STRING_LENGTH = 1_000
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_bounds(config: Any) -> None:
+    """Walks ``config`` without recursion and raises at the first value out of bounds."""
+    pending: list[tuple[Any, str, int]] = [(config, "config", 1)]
+    count = 0
+    while pending:
+        value, where, depth = pending.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise ValueError(f"config holds more than {MAX_VALUES:,} values; at most that many")
+        if isinstance(value, Mapping | list | tuple):
+            if depth > MAX_DEPTH:
+                shown = where if len(where) <= 80 else f"{where[:40]}...{where[-30:]}"
+                raise ValueError(
+                    f"config is nested more than {MAX_DEPTH} deep (at {shown}); "
+                    f"at most {MAX_DEPTH} levels"
+                )
+            if isinstance(value, Mapping):
+                for key in value:
+                    if not isinstance(key, str) or len(key) > MAX_STRING_LENGTH:
+                        raise ValueError(f"{where} has a key that is not a short string")
+                children = [(v, f"{where}.{k}") for k, v in value.items()]
+            else:
+                if len(value) > MAX_LIST_LENGTH:
+                    raise ValueError(
+                        f"{where} has {len(value):,} elements; a config list holds at most "
+                        f"{MAX_LIST_LENGTH:,}"
+                    )
+                children = [(v, f"{where}[{i}]") for i, v in enumerate(value)]
+            pending.extend((v, w, depth + 1) for v, w in reversed(children))
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            # Python ints have no bound and float(10**400) overflows: compare them as ints.
+            if abs(value) > _FLOAT32_MAX:
+                digits = int(value.bit_length() * math.log10(2)) + 1
+                raise ValueError(
+                    f"{where} is an integer of about {digits} digits, beyond float32 "
+                    f"(at most {_FLOAT32_MAX:.4g})"
+                )
+        elif isinstance(value, float):
+            if not (math.isfinite(value) and abs(value) <= _FLOAT32_MAX):
+                raise ValueError(
+                    f"{where} is {value:g}, not a finite float32 number "
+                    f"(at most {_FLOAT32_MAX:.4g})"
+                )
+        elif isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
+            raise ValueError(
+                f"{where} is a string of {len(value):,} characters; at most {MAX_STRING_LENGTH:,}"
+            )
 
 
 def _from_config(config: Any, where: str) -> Schedule:
@@ -93,7 +165,7 @@ def _from_config(config: Any, where: str) -> Schedule:
         raise TypeError(f"{where} must be a dict with a 'name', got {config!r}")
     name = config.get("name")
     known = schedule_classes()
-    if name not in known:
+    if not isinstance(name, str) or name not in known:
         raise ValueError(
             f"{where} names an unknown schedule {name!r}; known: {', '.join(sorted(known))}"
         )

@@ -11,7 +11,7 @@ from fromax.schedules._base import (
     Schedule,
     _concrete,
     as_float_scalar,
-    as_float_step,
+    as_int_step,
     as_step_count,
 )
 
@@ -63,8 +63,9 @@ class cosine_decay(Schedule):
         self.exponent = as_float_scalar(exponent, "exponent", positive=True)
 
     def _value(self, step: Any) -> jax.Array:
-        total = self.decay_steps.astype(jnp.float32)
-        fraction = cosine_fraction((total - as_float_step(step)) / total, self.exponent)
+        # T - t in int32 first: exact at every step (float32 steps are rounded past 2**24).
+        remaining = (self.decay_steps - as_int_step(step)).astype(jnp.float32)
+        fraction = cosine_fraction(remaining / self.decay_steps.astype(jnp.float32), self.exponent)
         return self.init_value * ((1.0 - self.alpha) * fraction + self.alpha)
 
     def _boundaries(self, until: int) -> list[float]:
@@ -125,13 +126,17 @@ class warmup_cosine_decay(Schedule):
             )
 
     def _value(self, step: Any) -> jax.Array:
-        t = as_float_step(step)
+        t = as_int_step(step)
         warmup = self.warmup_steps.astype(jnp.float32)
-        total = self.decay_steps.astype(jnp.float32)
-        ramp = self.init_value + (self.peak_value - self.init_value) * t / jnp.maximum(warmup, 1.0)
-        fraction = cosine_fraction((total - t) / (total - warmup), self.exponent)
+        ramp = self.init_value + (self.peak_value - self.init_value) * t.astype(
+            jnp.float32
+        ) / jnp.maximum(warmup, 1.0)
+        # Step differences in int32 first: exact at every step.
+        remaining = (self.decay_steps - t).astype(jnp.float32)
+        length = (self.decay_steps - self.warmup_steps).astype(jnp.float32)
+        fraction = cosine_fraction(remaining / length, self.exponent)
         anneal = self.end_value + (self.peak_value - self.end_value) * fraction
-        return jnp.where(t < warmup, ramp, anneal)
+        return jnp.where(t < self.warmup_steps, ramp, anneal)
 
     def _boundaries(self, until: int) -> list[float]:
         return [float(self.warmup_steps), float(self.decay_steps)]

@@ -6,16 +6,19 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from fromax.schedules._base import (
     Schedule,
     as_choice,
     as_float_scalar,
-    as_float_step,
+    as_int_step,
     as_step_count,
 )
 
 __all__ = ["cyclic"]
+
+_INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 class cyclic(Schedule):
@@ -71,16 +74,24 @@ class cyclic(Schedule):
         self.gamma = as_float_scalar(gamma, "gamma", positive=True, maximum=1.0)
 
     def _value(self, step: Any) -> jax.Array:
-        t = as_float_step(step)
-        up = self.step_size_up.astype(jnp.float32)
-        down = self.step_size_down.astype(jnp.float32)
-        index = jnp.floor(t / (up + down))
-        local = t - index * (up + down)
-        triangle = jnp.where(local < up, local / up, (up + down - local) / down)
+        # The cycle and the position in it in int32, exact at every step: in float32
+        # they went wrong (negative values) from about step 2**27.
+        t = as_int_step(step)
+        up, down = self.step_size_up, self.step_size_down
+        # A cycle longer than int32 holds (up + down > 2**31 - 1) is never completed.
+        fits = up <= _INT32_MAX - down
+        period = jnp.where(fits, up + down, _INT32_MAX)
+        index = jnp.where(fits, t // period, 0)
+        local = t - index * period
+        rising = local.astype(jnp.float32) / up.astype(jnp.float32)
+        # up + down - local, as down - (local - up): no int32 overflow.
+        falling = (down - (local - up)).astype(jnp.float32) / down.astype(jnp.float32)
+        triangle = jnp.where(local < up, rising, falling)
         if self.mode == "triangular2":
-            triangle = triangle * 0.5**index
+            triangle = triangle * 0.5 ** index.astype(jnp.float32)
         elif self.mode == "exp_range":
-            triangle = triangle * self.gamma**t
+            # gamma ** t needs no exact t: its relative error is |t log(gamma)| 2**-24.
+            triangle = triangle * self.gamma ** t.astype(jnp.float32)
         return self.init_value + (self.peak_value - self.init_value) * triangle
 
     def _boundaries(self, until: int) -> list[float]:

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fromax.schedules._base import Schedule, as_increasing_steps
+from fromax.schedules._base import Schedule, as_increasing_steps, as_int_step
 from fromax.schedules._convert import as_schedule
 
 __all__ = ["join"]
@@ -57,7 +57,7 @@ class join(Schedule):
         self.boundaries = as_increasing_steps(boundaries, "boundaries")
 
     def _value(self, step: Any) -> jax.Array:
-        step = jnp.asarray(step)
+        step = as_int_step(step)
         value = self.schedules[0](step)
         for i, piece in enumerate(self.schedules[1:]):
             start = self.boundaries[i]

@@ -12,13 +12,24 @@ from fromax.schedules._base import (
     as_choice,
     as_flag,
     as_float_scalar,
-    as_float_step,
+    as_int_step,
     as_step_count,
     concrete_number,
 )
 from fromax.schedules._cosine import cosine_fraction
 
 __all__ = ["one_cycle"]
+
+
+def _since(t: jax.Array, point: jax.Array) -> jax.Array:
+    """``t - point`` in float32 for an int32 step t and a point that is an int32 step
+    or a float32 fraction of one: the whole steps are subtracted in int32, exactly
+    (a float32 t past 2**24 is rounded), then the point's fraction."""
+    if jnp.issubdtype(point.dtype, jnp.integer):
+        return (t - point).astype(jnp.float32)
+    # float32(2**31 - 1) is 2**31, past int32; every point here is at most T.
+    whole = jnp.minimum(jnp.floor(point), float(2**31 - 128))
+    return (t - whole.astype(jnp.int32)).astype(jnp.float32) - (point - whole)
 
 
 def _anneal(
@@ -29,10 +40,13 @@ def _anneal(
     finish: jax.Array,
     strategy: str,
 ) -> jax.Array:
-    """From ``start`` at step ``begin`` to ``end`` at step ``finish``, linear or half cosine."""
-    length = finish - begin
-    done = jnp.clip((t - begin) / length, 0.0, 1.0)
-    left = jnp.clip((finish - t) / length, 0.0, 1.0)  # not 1 - done: no cancellation
+    """From ``start`` at step ``begin`` to ``end`` at step ``finish``, linear or half cosine.
+
+    ``t`` is an int32 step; ``begin`` and ``finish`` int32 or float32 steps.
+    """
+    length = finish.astype(jnp.float32) - begin.astype(jnp.float32)
+    done = jnp.clip(_since(t, begin) / length, 0.0, 1.0)
+    left = jnp.clip(-_since(t, finish) / length, 0.0, 1.0)  # not 1 - done: no cancellation
     if strategy == "linear":
         from_start, from_end = start + (end - start) * done, end + (start - end) * left
     else:
@@ -58,6 +72,10 @@ class one_cycle(Schedule):
     two-phase cosine, and ``linear_onecycle_schedule(pct_final=2 * pct_start)``
     the three-phase linear one, except that optax rounds U down to a whole
     step (``int(pct_start * T)``) where fromax uses it as it is.
+
+    Long runs: U = pct_start * T is a float32 number (as pct_start is), so past
+    2**24 it is rounded to within 6e-8 of itself; the steps' positions
+    relative to it and to T are exact. The value is continuous at U.
 
     Args:
         transition_steps: T, the length of the cycle, positive.
@@ -109,19 +127,21 @@ class one_cycle(Schedule):
             )
 
     def _value(self, step: Any) -> jax.Array:
-        t = as_float_step(step)
-        total = self.transition_steps.astype(jnp.float32)
-        up = self.pct_start * total
+        t = as_int_step(step)
+        total = self.transition_steps
+        up = self.pct_start * total.astype(jnp.float32)
         start = self.peak_value / self.div_factor
         final = start / self.final_div_factor
         strategy = self.anneal_strategy
-        rise = _anneal(start, self.peak_value, t, 0.0, up, strategy)
+        rise = _anneal(start, self.peak_value, t, jnp.zeros((), jnp.int32), up, strategy)
+        # Which phase: t < U exactly as t - U < 0, whole steps compared in int32.
+        before_up = _since(t, up) < 0.0
         if self.three_phase:
             back = _anneal(self.peak_value, start, t, up, 2 * up, strategy)
             down = _anneal(start, final, t, 2 * up, total, strategy)
-            return jnp.where(t < up, rise, jnp.where(t < 2 * up, back, down))
+            return jnp.where(before_up, rise, jnp.where(_since(t, 2 * up) < 0.0, back, down))
         down = _anneal(self.peak_value, final, t, up, total, strategy)
-        return jnp.where(t < up, rise, down)
+        return jnp.where(before_up, rise, down)
 
     def _boundaries(self, until: int) -> list[float]:
         total = float(self.transition_steps)

@@ -11,12 +11,27 @@ import numpy as np
 
 from fromax.schedules._base import (
     Schedule,
+    _concrete,
     as_float_scalar,
-    as_float_step,
     as_increasing_steps,
+    as_int_step,
+    plain_numbers,
 )
 
 __all__ = ["piecewise_constant", "piecewise_linear"]
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _float_vector(values: Sequence[Any], names: Any, minimum: float | None = None) -> jax.Array:
+    """Validated float32 numbers as one vector; ``names(i)`` names the i-th in errors."""
+    fast = plain_numbers(values)
+    if fast is not None and np.all(np.abs(fast) <= _FLOAT32_MAX):
+        if minimum is None or np.all(fast >= minimum):
+            return jnp.asarray(fast, dtype=jnp.float32)
+    checked = [as_float_scalar(v, names(i), minimum=minimum) for i, v in enumerate(values)]
+    return jnp.stack(checked) if checked else jnp.zeros((0,), jnp.float32)
 
 
 def _is_list(value: Any) -> bool:
@@ -70,19 +85,25 @@ class piecewise_constant(Schedule):
                     f"boundaries_and_scales[{i}] must be a [step, scale] pair, got {pair!r}"
                 )
         self.boundaries = as_increasing_steps([p[0] for p in pairs], "boundaries_and_scales steps")
-        scales = [
-            as_float_scalar(p[1], f"boundaries_and_scales scale at step {p[0]}", minimum=0.0)
-            for p in pairs
-        ]
-        self.scales = jnp.stack(scales) if scales else jnp.zeros((0,), jnp.float32)
+        self.scales = _float_vector(
+            [p[1] for p in pairs],
+            lambda i: f"boundaries_and_scales scale at step {pairs[i][0]}",
+            minimum=0.0,
+        )
 
     def _fields(self) -> dict[str, Any]:
-        pairs = [[self.boundaries[i], self.scales[i]] for i in range(self.boundaries.shape[0])]
+        boundaries, scales = _concrete(self.boundaries), _concrete(self.scales)
+        if boundaries is not None and scales is not None:
+            # 0-d NumPy arrays: indexing a JAX array 10,000 times takes seconds.
+            pairs = [
+                [np.asarray(b), np.asarray(c)] for b, c in zip(boundaries, scales, strict=True)
+            ]
+        else:
+            pairs = [[self.boundaries[i], self.scales[i]] for i in range(self.boundaries.shape[0])]
         return {"init_value": self.init_value, "boundaries_and_scales": pairs}
 
     def _value(self, step: Any) -> jax.Array:
-        step = jnp.asarray(step)
-        passed = step >= self.boundaries
+        passed = as_int_step(step) >= self.boundaries
         return self.init_value * jnp.prod(jnp.where(passed, self.scales, 1.0))
 
     def _boundaries(self, until: int) -> list[float]:
@@ -122,16 +143,18 @@ class piecewise_linear(Schedule):
                 f"{len(values)} values"
             )
         self.boundaries = as_increasing_steps(boundaries, "boundaries")
-        self.values = jnp.stack([as_float_scalar(v, f"values[{i}]") for i, v in enumerate(values)])
+        self.values = _float_vector(values, lambda i: f"values[{i}]")
 
     def _value(self, step: Any) -> jax.Array:
         if self.values.shape[0] == 1:
             return self.values[0]
-        t = as_float_step(step)
-        points = self.boundaries.astype(jnp.float32)
+        # Steps and points compared and subtracted in int32: exact at every step.
+        t = as_int_step(step)
+        points = self.boundaries
         segment = jnp.clip(jnp.searchsorted(points, t, side="right") - 1, 0, points.shape[0] - 2)
         start, end = points[segment], points[segment + 1]
-        fraction = jnp.clip((t - start) / (end - start), 0.0, 1.0)
+        done = (t - start).astype(jnp.float32) / (end - start).astype(jnp.float32)
+        fraction = jnp.clip(done, 0.0, 1.0)
         # Weighted, so that the ends of a segment are its values exactly.
         return (1.0 - fraction) * self.values[segment] + fraction * self.values[segment + 1]
 

@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from fromax.schedules._base import Schedule, as_float_scalar, as_float_step, as_step_count
+from fromax.schedules._base import Schedule, as_float_scalar, as_int_step, as_step_count
 
 __all__ = ["polynomial", "rex"]
 
@@ -56,10 +56,11 @@ class polynomial(Schedule):
         self.transition_begin = as_step_count(transition_begin, "transition_begin")
 
     def _value(self, step: Any) -> jax.Array:
-        total = self.transition_steps.astype(jnp.float32)
-        t = as_float_step(step) - self.transition_begin.astype(jnp.float32)
-        # (T - s) / T rather than 1 - s / T: no cancellation near the end.
-        remaining = (total - jnp.clip(t, 0.0, total)) / total
+        total = self.transition_steps
+        t = jnp.clip(as_int_step(step) - self.transition_begin, 0, total)
+        # (T - s) / T rather than 1 - s / T: no cancellation near the end; T - s in
+        # int32, exact at every step.
+        remaining = (total - t).astype(jnp.float32) / total.astype(jnp.float32)
         return (self.init_value - self.end_value) * remaining**self.power + self.end_value
 
     def _boundaries(self, until: int) -> list[float]:
@@ -99,10 +100,11 @@ class rex(Schedule):
         self.end_value = as_float_scalar(end_value, "end_value")
 
     def _value(self, step: Any) -> jax.Array:
-        total = self.decay_steps.astype(jnp.float32)
+        total = self.decay_steps
         # (1 - p) / (1 - p / 2) = 2 r / (1 + r) with r = 1 - p, computed from T - t
-        # so that the end of the decay keeps its digits.
-        remaining = (total - jnp.minimum(as_float_step(step), total)) / total
+        # (in int32: exact) so that the end of the decay keeps its digits.
+        left = total - jnp.minimum(as_int_step(step), total)
+        remaining = left.astype(jnp.float32) / total.astype(jnp.float32)
         factor = 2.0 * remaining / (1.0 + remaining)
         return self.end_value + (self.init_value - self.end_value) * factor
 

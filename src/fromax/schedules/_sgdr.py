@@ -6,11 +6,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from fromax.schedules._base import (
     Schedule,
     as_float_scalar,
-    as_float_step,
+    as_int_step,
     as_step_count,
     concrete_number,
 )
@@ -33,6 +34,13 @@ class sgdr(Schedule):
     ``warmup_cosine_decay`` arguments instead; this equals it with cycle i's
     ``init_value = end_value = alpha * P_i``, ``peak_value = P_i``,
     ``decay_steps = L_i``.
+
+    Long runs: with a whole ``t_mult`` (1, 2, 3, ...) every cycle starts at a
+    whole step, found in int32 arithmetic: exact at every step below 2**31.
+    With a fractional one a cycle starts at a fraction of a step,
+    T (t_mult**i - 1) / (t_mult - 1), computed in float32: past 2**24 a
+    restart may come up to 2e-7 of its step early or late (a few hundred steps
+    at 10**9); elsewhere the value is within float32 rounding of the formula.
 
     Args:
         init_value: P_0, the first cycle's peak.
@@ -77,31 +85,28 @@ class sgdr(Schedule):
                 "the first cycle's length"
             )
 
-    def _cycle(self, t: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        """The cycle index of float step t, where that cycle starts, and its length."""
-        first = self.decay_steps.astype(jnp.float32)
-        growing = self.t_mult > 1.0
-        ratio = jnp.where(growing, self.t_mult, 2.0)  # a safe ratio for the unused branch
-
-        def start(i: jax.Array) -> jax.Array:
-            geometric = first * (ratio**i - 1.0) / (ratio - 1.0)
-            return jnp.where(growing, geometric, first * i)
-
-        guess = jnp.where(
-            growing,
-            jnp.floor(jnp.log1p(t / first * (ratio - 1.0)) / jnp.log(ratio)),
-            jnp.floor(t / first),
-        )
-        # The logarithm may round to the neighbouring cycle near a restart.
-        guess = jnp.where(start(guess) > t, guess - 1.0, guess)
-        index = jnp.where(start(guess + 1.0) <= t, guess + 1.0, guess)
-        length = first * jnp.where(growing, ratio**index, 1.0)
-        return index, start(index), length
-
     def _value(self, step: Any) -> jax.Array:
-        t = as_float_step(step)
-        index, start, length = self._cycle(t)
-        local = t - start
+        t = as_int_step(step)
+        first = self.decay_steps
+        ratio = self.t_mult
+        # Three ways to the cycle's index and the position in it, each exact where it
+        # applies (a float32 step past 2**24 is rounded: sgdr(0.1, 100) once gave
+        # -12.8 at step 2**31 - 129). All are computed; the t_mult chooses.
+        equal_index = t // first
+        equal_local = (t - equal_index * first).astype(jnp.float32)
+        whole_index, whole_local = _whole_ratio_cycle(t, first, ratio)
+        real_index, real_local = _real_ratio_cycle(t, first, ratio)
+        equal = ratio == 1.0
+        whole = (ratio >= 2.0) & (ratio == jnp.floor(ratio)) & (ratio <= _MAX_WHOLE_RATIO)
+        index = jnp.where(
+            equal,
+            equal_index.astype(jnp.float32),
+            jnp.where(whole, whole_index.astype(jnp.float32), real_index),
+        )
+        local = jnp.where(equal, equal_local, jnp.where(whole, whole_local, real_local))
+        length = first.astype(jnp.float32) * jnp.where(equal, 1.0, ratio**index)
+        # A cycle found one off near a restart (float32 rounding) stays within it.
+        local = jnp.clip(local, 0.0, length)
         peak = self.init_value * self.m_mul**index
         low = self.alpha * peak
         warmup = self.warmup_steps.astype(jnp.float32)
@@ -118,3 +123,55 @@ class sgdr(Schedule):
             length *= float(self.t_mult)
             steps.append(start)
         return steps
+
+
+_INT32_MAX = int(np.iinfo(np.int32).max)
+# Whole ratios up to this are walked cycle by cycle in int32 (at most 31 cycles
+# fit below 2**31); larger ones go the float32 way, exact enough there.
+_MAX_WHOLE_RATIO = 2.0**15
+
+
+def _whole_ratio_cycle(t: jax.Array, first: jax.Array, ratio: jax.Array) -> tuple[Any, Any]:
+    """The cycle holding step t and t's position in it, for a whole ratio >= 2.
+
+    Every cycle's start and length is a whole number of steps: walked in int32,
+    exactly, saturating where a start passes int32 (no step reaches it).
+    """
+    r = jnp.clip(ratio, 2.0, _MAX_WHOLE_RATIO).astype(jnp.int32)
+    start, length = jnp.zeros((), jnp.int32), first
+    fits, length_fits = jnp.ones((), bool), jnp.ones((), bool)
+    index, current = jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32)
+    for i in range(1, 32):  # with a ratio >= 2, cycle 31 starts past 2**31 - 1
+        fits = fits & length_fits & (start <= _INT32_MAX - length)
+        start = jnp.where(fits, start + length, start)
+        length_fits = length_fits & (length <= _INT32_MAX // r)
+        length = jnp.where(length_fits, length * r, length)
+        reached = fits & (start <= t)
+        index = jnp.where(reached, i, index)
+        current = jnp.where(reached, start, current)
+    return index, (t - current).astype(jnp.float32)
+
+
+def _real_ratio_cycle(t: jax.Array, first: jax.Array, ratio: jax.Array) -> tuple[Any, Any]:
+    """The cycle holding step t and t's position in it, for any ratio > 1, in float32.
+
+    A cycle's start L (r**i - 1) / (r - 1) is a fraction of a step; it is rounded
+    to float32 (relative error about 1e-7), then t's position is taken from its
+    integer part exactly, so the only error is that of the start itself.
+    """
+    size = first.astype(jnp.float32)
+    growing = ratio > 1.0
+    r = jnp.where(growing, ratio, 2.0)  # a safe ratio for the unused branch
+
+    def start_of(i: jax.Array) -> jax.Array:
+        return size * (r**i - 1.0) / (r - 1.0)
+
+    steps = t.astype(jnp.float32)
+    guess = jnp.floor(jnp.log1p(steps / size * (r - 1.0)) / jnp.log(r))
+    # The logarithm may round to the neighbouring cycle near a restart.
+    guess = jnp.where(start_of(guess) > steps, guess - 1.0, guess)
+    index = jnp.maximum(jnp.where(start_of(guess + 1.0) <= steps, guess + 1.0, guess), 0.0)
+    start = start_of(index)
+    whole = jnp.minimum(jnp.floor(start), float(2**31 - 128))  # float32 below 2**31
+    local = (t - whole.astype(jnp.int32)).astype(jnp.float32) - (start - jnp.floor(start))
+    return index, local

@@ -15,6 +15,8 @@ import inspect
 import math
 from typing import Any
 
+import numpy as np
+
 from fromax.schedules._base import Schedule
 from fromax.schedules._basic import constant
 from fromax.schedules._config import schedule_classes
@@ -22,6 +24,7 @@ from fromax.schedules._config import schedule_classes
 __all__ = ["SpecError", "from_spec"]
 
 _MAX_LENGTH = 10_000
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # What a reader sees when a node outside the grammar turns up.
 _FORBIDDEN = {
@@ -71,7 +74,9 @@ def from_spec(text: str) -> Schedule:
     """The schedule that a spec such as ``"cosine_decay(1e-3, decay_steps=1000)"`` describes.
 
     The spec language is that of a schedule's ``repr``, so
-    ``from_spec(repr(s)) == s``; a bare number is a :class:`constant`.
+    ``from_spec(repr(s)) == s``; a bare number is a :class:`constant`. Each
+    argument is given once, by position or by keyword; a spec is at most
+    10,000 characters.
 
     Args:
         text: the spec.
@@ -162,13 +167,19 @@ def _is_number(value: Any) -> bool:
 def _constant(value: Any, node: ast.AST) -> Any:
     if value is None or isinstance(value, bool | str):
         return value
+    # Every number becomes float32 or int32: one beyond float32 would become inf.
     if isinstance(value, int):
-        if abs(value) > 2**63:
-            raise SpecError(f"number too large at {_where(node)}")
+        if abs(value) > _FLOAT32_MAX:
+            raise SpecError(f"number too large at {_where(node)}: float32 holds {_FLOAT32_MAX:.4g}")
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise SpecError(f"number must be finite at {_where(node)}, got {value}")
+        if abs(value) > _FLOAT32_MAX:
+            raise SpecError(
+                f"number too large at {_where(node)}, got {value:g}: float32 holds "
+                f"{_FLOAT32_MAX:.4g}"
+            )
         return value
     raise SpecError(f"{type(value).__name__} literal is not allowed in a spec (at {_where(node)})")
 
@@ -190,9 +201,17 @@ def _call(node: ast.Call) -> Schedule:
     for argument in node.args:
         if isinstance(argument, ast.Starred):
             raise SpecError(f"unpacking is not allowed in a spec (at {_where(argument)})")
+    seen: set[str] = set()
     for keyword in node.keywords:
         if keyword.arg is None:
             raise SpecError(f"unpacking is not allowed in a spec (at {_where(keyword.value)})")
+        # Python's parser keeps a repeated keyword; a dict would silently keep the last.
+        if keyword.arg in seen:
+            raise SpecError(
+                f"{name} at {_where(node)}: {keyword.arg} is given twice (again at "
+                f"{_where(keyword)}); give each argument once"
+            )
+        seen.add(keyword.arg)
     args = [_build(a) for a in node.args]
     kwargs = {k.arg: _build(k.value) for k in node.keywords}
     cls = known[name]

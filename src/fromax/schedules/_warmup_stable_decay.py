@@ -11,7 +11,7 @@ from fromax.schedules._base import (
     Schedule,
     as_choice,
     as_float_scalar,
-    as_float_step,
+    as_int_step,
     as_step_count,
     concrete_number,
 )
@@ -140,11 +140,11 @@ class warmup_stable_decay(Schedule):
         return self.cooldown_fraction * self.decay_steps.astype(jnp.float32)
 
     def _value(self, step: Any) -> jax.Array:
-        t = as_float_step(step)
-        total = self.decay_steps.astype(jnp.float32)
+        t = as_int_step(step)
         cooldown = self._cooldown_length()
-        # The fraction of the cooldown still to go, from T - t: exact near the end.
-        remaining = jnp.clip((total - t) / cooldown, 0.0, 1.0)
+        # The fraction of the cooldown still to go, from T - t (in int32: exact at
+        # every step), so exact near the end.
+        remaining = jnp.clip((self.decay_steps - t).astype(jnp.float32) / cooldown, 0.0, 1.0)
         drop = self.peak_value - self.end_value
         if self.cooldown_shape == "linear":
             value = self.end_value + drop * remaining
