@@ -18,7 +18,15 @@ from fromax.optimizers._adam import (
 from fromax.optimizers._fromage import FromageState, fromage, fromage_update
 from fromax.optimizers._lion import LionState, lion
 from fromax.optimizers._madam import MadamState, madam
+from fromax.optimizers._matrices import MatrixAxes
+from fromax.optimizers._muon import MuonState, muon, muon_direction, muon_labels, muon_scale
 from fromax.optimizers._nero import NeroState, nero, nero_project
+from fromax.optimizers._newton_schulz import (
+    NS_PRESETS,
+    NewtonSchulzCoefficients,
+    newton_schulz,
+    newton_schulz_coefficients,
+)
 from fromax.optimizers._rmsprop import RMSpropState, rmsprop
 from fromax.optimizers._schedule_free import (
     ScheduleFreeState,
@@ -30,6 +38,7 @@ from fromax.optimizers._sgd import SgdState, sgd
 from fromax.optimizers._trust_ratio import LarsState, lamb, lars, scale_by_trust_ratio, trust_ratio
 
 __all__ = [
+    "NS_PRESETS",
     "AdafactorState",
     "AdagradState",
     "AdamState",
@@ -37,7 +46,10 @@ __all__ = [
     "LarsState",
     "LionState",
     "MadamState",
+    "MatrixAxes",
+    "MuonState",
     "NeroState",
+    "NewtonSchulzCoefficients",
     "RMSpropState",
     "ScheduleFreeState",
     "SgdState",
@@ -53,9 +65,15 @@ __all__ = [
     "lars",
     "lion",
     "madam",
+    "muon",
+    "muon_direction",
+    "muon_labels",
+    "muon_scale",
     "nadam",
     "nero",
     "nero_project",
+    "newton_schulz",
+    "newton_schulz_coefficients",
     "rmsprop",
     "scale_by_adam",
     "scale_by_trust_ratio",
