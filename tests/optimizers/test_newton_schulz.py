@@ -38,7 +38,7 @@ def test_float32_iteration_matches_float64(preset, shape, gram):
     x = _matrix(shape)
     got = fromax.newton_schulz(jnp.asarray(x), 5, preset, gram=gram)
     assert got.shape == shape and got.dtype == jnp.float32
-    # Measured: at most 1.4e-6 (entries are about 0.1 to 0.2).
+    # Measured: at most 1.9e-6 (entries are about 0.1 to 0.2).
     np.testing.assert_allclose(got, _reference(x, preset, 5), atol=5e-6)
 
 
@@ -64,7 +64,7 @@ def test_singular_values_against_the_svd_polar_factor(preset, steps, shape):
     # s' is the composed polynomial of the normalised singular values, in float64.
     _, scale = ref.iteration(preset, steps)
     want = _polynomials(sigma / (scale * np.linalg.norm(sigma) + 1e-7), preset, steps)
-    np.testing.assert_allclose(s, want, atol=1e-5)  # measured: at most 5.3e-6
+    np.testing.assert_allclose(s, want, atol=2e-5)  # measured: at most 8.3e-6
     # How close each preset gets to U V^T (measured in float64 above: the same bands).
     if preset == "jordan":
         # Fast, not exact, at any number of steps: [0.682, 1.134].
@@ -127,7 +127,7 @@ def test_gram_form_is_as_accurate_as_the_plain_chain():
             plain = np.abs(fromax.newton_schulz(jnp.asarray(x), 5, preset, gram=False) - want)
             gram = np.abs(fromax.newton_schulz(jnp.asarray(x), 5, preset, gram=True) - want)
             # Measured over 18 such inputs: the Gram form's error is at most 1.6x the
-            # plain chain's (both 1e-6 to 6e-6); without its restarts, up to 30x.
+            # plain chain's (both 1e-6 to 6e-6); without its restarts, up to 65x.
             assert gram.max() <= 2 * plain.max() + 1e-6, (preset, gram.max(), plain.max())
 
 
