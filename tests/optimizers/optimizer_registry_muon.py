@@ -58,4 +58,44 @@ MUON = Entry(
     ),
 )
 
-ENTRIES = [MUON]
+SCION_OPTIONS = {
+    "unconstrained": False,
+    "labels": None,
+    "ns_steps": 5,
+    "ns_coefficients": "jordan",
+    "ns_dtype": "float32",
+}
+
+
+def _scion_step(w, g, state, values, t):
+    # fromax's default norms for the suite's unnamed leaves: (6, 4) spectral, the others RMS.
+    return ref.scion_step(w, g, state, values, t, norm=ref.scion_default_norm(w))
+
+
+SCION = Entry(
+    name="scion",
+    make=fromax.scion,
+    hyperparams={"learning_rate": 0.05, "momentum": 0.9, "radius": 2.0, "eps": 1e-2},
+    scheduled={
+        "learning_rate": schedules.warmup_cosine_decay(0.0, 0.1, warmup_steps=10, decay_steps=100),
+        "momentum": schedules.linear(0.8, 0.95, transition_steps=40),
+        "radius": schedules.linear(1.0, 3.0, transition_steps=60),
+    },
+    options=SCION_OPTIONS,
+    reference_init=ref.scion_init,
+    reference_step=_scion_step,
+    optax_note="optax has no Scion",
+    needs_params=True,
+    # The constrained variant's fixed points lie on its norm ball (SCG pulls W to
+    # -rho lmo(d), which is 0 where the gradient is): the optima of the suite's
+    # problems lie inside, so they are solved unconstrained.
+    convergence={"unconstrained": True},
+    invalid=(
+        ({"momentum": 1.0}, ValueError, "scion's momentum must be a finite number >= 0 and < 1"),
+        ({"radius": -1.0}, ValueError, "scion's radius must be a finite number >= 0"),
+        ({"labels": {"w": "nuclear"}}, ValueError, "'spectral', 'sign', 'colnorm', 'rownorm'"),
+        ({"ns_steps": 0}, ValueError, "scion's ns_steps must be an integer >= 1, got 0"),
+    ),
+)
+
+ENTRIES = [MUON, SCION]

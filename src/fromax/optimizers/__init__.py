@@ -34,11 +34,20 @@ from fromax.optimizers._schedule_free import (
     schedule_free_eval_params,
     schedule_free_sgd,
 )
+from fromax.optimizers._scion import (
+    SCION_NORMS,
+    ScionLayer,
+    ScionState,
+    scion,
+    scion_labels,
+    scion_lmo,
+)
 from fromax.optimizers._sgd import SgdState, sgd
 from fromax.optimizers._trust_ratio import LarsState, lamb, lars, scale_by_trust_ratio, trust_ratio
 
 __all__ = [
     "NS_PRESETS",
+    "SCION_NORMS",
     "AdafactorState",
     "AdagradState",
     "AdamState",
@@ -52,6 +61,8 @@ __all__ = [
     "NewtonSchulzCoefficients",
     "RMSpropState",
     "ScheduleFreeState",
+    "ScionLayer",
+    "ScionState",
     "SgdState",
     "adafactor",
     "adagrad",
@@ -80,6 +91,9 @@ __all__ = [
     "schedule_free_adamw",
     "schedule_free_eval_params",
     "schedule_free_sgd",
+    "scion",
+    "scion_labels",
+    "scion_lmo",
     "sgd",
     "trust_ratio",
 ]

@@ -24,7 +24,15 @@ from typing import Any
 
 import jax
 
-__all__ = ["MatrixAxes", "MatrixView", "default_axes", "is_embedding_or_head", "path_name"]
+__all__ = [
+    "MatrixAxes",
+    "MatrixView",
+    "default_axes",
+    "is_embedding",
+    "is_embedding_or_head",
+    "is_head",
+    "path_name",
+]
 
 
 def _axes_tuple(value: Any) -> tuple[int, ...]:
@@ -127,12 +135,23 @@ def path_name(path: tuple[Any, ...]) -> str:
     return jax.tree_util.keystr(path) or "(the root)"
 
 
-def is_embedding_or_head(path: tuple[Any, ...]) -> bool:
-    """Whether a path names an embedding table or an output head, by its keys.
+def _names(path: tuple[Any, ...]) -> list[str]:
+    return [_key_name(key).lower() for key in path]
 
-    A key containing ``embed`` (``embedding``, ``Embed_0``, ``embed_tokens``,
-    ``unembed``), or equal to ``wte``, ``wpe``, ``head`` or ending in
-    ``_head`` (``lm_head``), case-insensitive.
+
+def is_head(path: tuple[Any, ...]) -> bool:
+    """Whether a path names an output head: a key ``head``, ``*_head`` or ``*unembed*``."""
+    return any(n == "head" or n.endswith("_head") or "unembed" in n for n in _names(path))
+
+
+def is_embedding(path: tuple[Any, ...]) -> bool:
+    """Whether a path names an embedding table: a key ``wte``, ``wpe`` or containing ``embed``
+    (``embedding``, ``Embed_0``, ``embed_tokens``), and not an output head."""
+    return not is_head(path) and any(n in ("wte", "wpe") or "embed" in n for n in _names(path))
+
+
+def is_embedding_or_head(path: tuple[Any, ...]) -> bool:
+    """Whether a path names an embedding table or an output head, by its keys (case-insensitive).
 
     Example:
         >>> import jax
@@ -142,8 +161,4 @@ def is_embedding_or_head(path: tuple[Any, ...]) -> bool:
         >>> [is_embedding_or_head(p) for p in paths]
         [True, True, False]
     """
-    for key in path:
-        name = _key_name(key).lower()
-        if "embed" in name or name in ("wte", "wpe", "head") or name.endswith("_head"):
-            return True
-    return False
+    return is_head(path) or is_embedding(path)
