@@ -10,9 +10,12 @@ import fromax
 
 __all__ = ["hyperparameters", "optimizer", "optimizers"]
 
-# In the order `fromax optimizers` lists them: Fromage's family, then the standard ones.
+# In the order `fromax optimizers` lists them: Fromage's family (and its successors, Muon
+# and Scion), then the standard ones.
 _NAMES = (
     "fromage",
+    "muon",
+    "scion",
     "nero",
     "madam",
     "lars",
