@@ -176,10 +176,6 @@ def muon_direction(
     return ((1 - b) * g + b * new if nesterov else new), new
 
 
-def _check_static(value: Any, where_: str) -> None:
-    _check_labels(value, where_)
-
-
 @declare(
     Hyperparameter("learning_rate", Number(NONNEGATIVE), "eta, the matrices' step size"),
     Hyperparameter("momentum", Number(DECAY_RATE), "beta, the momentum's decay"),
@@ -206,7 +202,7 @@ def _check_static(value: Any, where_: str) -> None:
     ),
     Hyperparameter(
         "labels",
-        Tree("None, a pytree or callable of 'muon', 'adamw', MatrixAxes", _check_static),
+        Tree("None, a pytree or callable of 'muon', 'adamw', MatrixAxes", _check_labels),
         "which leaves are Muon's matrices",
         optional=True,
     ),

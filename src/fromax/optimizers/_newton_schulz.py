@@ -216,7 +216,9 @@ _HIGHEST = jax.lax.Precision.HIGHEST
 
 
 def _wide(dtype: Any) -> np.dtype:
-    return np.dtype(jnp.promote_types(dtype, jnp.float32))
+    """float32, or ``dtype`` if wider (without jnp.promote_types, which strict promotion
+    refuses for bfloat16 and float32)."""
+    return np.dtype(dtype) if jnp.finfo(dtype).bits > 32 else np.dtype(jnp.float32)
 
 
 def _mm(x: jax.Array, y: jax.Array, precision: Any) -> jax.Array:
@@ -349,7 +351,7 @@ def _orthogonalize(
     """:func:`newton_schulz` with resolved coefficients."""
     if x.ndim < 2:
         raise ValueError(f"newton_schulz needs a matrix (..., rows, cols), got shape {x.shape}")
-    work = np.dtype(jnp.promote_types(x.dtype, jnp.float32))
+    work = _wide(x.dtype)
     x = x.astype(work)
     tall = x.shape[-2] > x.shape[-1]
     if tall:
