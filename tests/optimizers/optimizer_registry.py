@@ -113,9 +113,15 @@ ENTRIES: list[Entry] = [FROMAGE]
 def all_entries() -> list[Entry]:
     """Every registered optimiser, in a fixed order."""
     import optimizer_registry_blocks
+    import optimizer_registry_muon
     import optimizer_registry_standalone
 
-    found = [*ENTRIES, *optimizer_registry_blocks.ENTRIES, *optimizer_registry_standalone.ENTRIES]
+    found = [
+        *ENTRIES,
+        *optimizer_registry_blocks.ENTRIES,
+        *optimizer_registry_standalone.ENTRIES,
+        *optimizer_registry_muon.ENTRIES,
+    ]
     names = [e.name for e in found]
     assert len(names) == len(set(names)), f"duplicate registry names: {names}"
     return found

@@ -9,6 +9,22 @@ from here.
 # (_core/_registry.py), which is the order `fromax optimizers` and the README list
 # them in: Fromage's family, then the standard ones.
 from fromax.optimizers._fromage import FromageState, fromage, fromage_update
+from fromax.optimizers._newton_schulz import (
+    NS_PRESETS,
+    NewtonSchulzCoefficients,
+    newton_schulz,
+    newton_schulz_coefficients,
+)
+from fromax.optimizers._matrices import MatrixAxes
+from fromax.optimizers._muon import MuonState, muon, muon_direction, muon_labels, muon_scale
+from fromax.optimizers._scion import (
+    SCION_NORMS,
+    ScionLayer,
+    ScionState,
+    scion,
+    scion_labels,
+    scion_lmo,
+)
 from fromax.optimizers._nero import NeroState, nero, nero_project
 from fromax.optimizers._madam import MadamState, madam
 from fromax.optimizers._trust_ratio import LarsState, lamb, lars, scale_by_trust_ratio, trust_ratio
@@ -28,6 +44,8 @@ from fromax.optimizers._schedule_free import (
 # isort: on
 
 __all__ = [
+    "NS_PRESETS",
+    "SCION_NORMS",
     "AdafactorState",
     "AdagradState",
     "AdamState",
@@ -35,9 +53,14 @@ __all__ = [
     "LarsState",
     "LionState",
     "MadamState",
+    "MatrixAxes",
+    "MuonState",
     "NeroState",
+    "NewtonSchulzCoefficients",
     "RMSpropState",
     "ScheduleFreeState",
+    "ScionLayer",
+    "ScionState",
     "SgdState",
     "adafactor",
     "adagrad",
@@ -50,15 +73,24 @@ __all__ = [
     "lars",
     "lion",
     "madam",
+    "muon",
+    "muon_direction",
+    "muon_labels",
+    "muon_scale",
     "nadam",
     "nero",
     "nero_project",
+    "newton_schulz",
+    "newton_schulz_coefficients",
     "rmsprop",
     "scale_by_adam",
     "scale_by_trust_ratio",
     "schedule_free_adamw",
     "schedule_free_eval_params",
     "schedule_free_sgd",
+    "scion",
+    "scion_labels",
+    "scion_lmo",
     "sgd",
     "trust_ratio",
 ]
