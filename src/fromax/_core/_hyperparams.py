@@ -273,6 +273,9 @@ def set_hyperparams(state: Any, values: Mapping[str, Any] | None = None, **kwarg
 
     Returns:
         The new state; the step count and the algorithm's state are kept.
+        :func:`hyperparams` reports each changed hyperparameter's value at
+        the state's step (the one the next update will use) until that
+        update.
 
     Example:
         >>> import jax, jax.numpy as jnp, fromax
@@ -281,6 +284,8 @@ def set_hyperparams(state: Any, values: Mapping[str, Any] | None = None, **kwarg
         >>> state = fromax.set_hyperparams(state, learning_rate=0.02)
         >>> state.schedules["learning_rate"]
         constant(value=0.02)
+        >>> fromax.hyperparams(state)
+        {'learning_rate': Array(0.02, dtype=float32)}
     """
     changes = {**(values or {}), **kwargs}
     keyed = _keyed(list(_states(state)))
@@ -299,6 +304,13 @@ def set_hyperparams(state: Any, values: Mapping[str, Any] | None = None, **kwarg
         schedules = dict(node.schedules)
         for name, value in mine.items():
             schedules[name] = _resolve(value, name, bounds[name], node.owner)
-        return dataclasses.replace(node, schedules=_own_copy(schedules))
+        schedules = _own_copy(schedules)
+        # What hyperparams() reports until the next update: the value that update
+        # will use (the schedule at the state's count), not the one replaced. Copied,
+        # as in init: a constant's value would otherwise share its leaf's buffer.
+        values = dict(node.hyperparams)
+        for name in mine:
+            values[name] = jnp.copy(schedules[name](node.count))
+        return dataclasses.replace(node, schedules=schedules, hyperparams=values)
 
     return _map_states(state, replace)
