@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fromax._core._bounds import Bounds
+from fromax._core._state_dicts import ScheduleMap, ValueDict
 from fromax._core._transformation import GradientTransformation
 from fromax.schedules import Schedule, as_schedule, constant
 from fromax.schedules._base import _concrete
@@ -57,17 +58,49 @@ class TransformState:
     """
 
     count: jax.Array
-    schedules: dict[str, Schedule]
+    schedules: Mapping[str, Schedule]
     hyperparams: dict[str, jax.Array]
     inner: Any
     owner: str = dataclasses.field(metadata={"static": True})
     bounds: tuple[tuple[str, Bounds], ...] = dataclasses.field(metadata={"static": True})
 
+    def __post_init__(self) -> None:
+        # Plain dicts given here become the two containers that optax's tree_get and
+        # tree_set tell apart (see _state_dicts); anything else (tracers, None, jax's
+        # placeholders while it rebuilds trees) is kept as it is.
+        if type(self.schedules) is dict:
+            object.__setattr__(self, "schedules", ScheduleMap(self.schedules))
+        if type(self.hyperparams) is dict:
+            object.__setattr__(self, "hyperparams", ValueDict(self.hyperparams))
 
-jax.tree_util.register_dataclass(
+
+_FIELDS = ("count", "schedules", "hyperparams", "inner")
+
+
+def _flatten_state(state: TransformState) -> tuple[list[tuple[Any, Any]], tuple[str, Any]]:
+    children = [(jax.tree_util.GetAttrKey(name), getattr(state, name)) for name in _FIELDS]
+    return children, (state.owner, state.bounds)
+
+
+def _unflatten_state(static: tuple[str, Any], children: Any) -> TransformState:
+    count, schedules, values, inner = children
+    owner, bounds = static
+    if type(values) is dict:
+        # Only a tree rebuilt around a replaced values dict gets here with a plain
+        # dict: optax.tree_utils.tree_set(state, learning_rate=x) does that.
+        raise ValueError(
+            f"{owner}'s hyperparameters cannot be set in its values dict (as "
+            f"optax.tree_utils.tree_set does: the next update would recompute them from "
+            f"their schedules); use fromax.set_hyperparams(state, name=value)"
+        )
+    return TransformState(count, schedules, values, inner, owner, bounds)
+
+
+jax.tree_util.register_pytree_with_keys(
     TransformState,
-    data_fields=["count", "schedules", "hyperparams", "inner"],
-    meta_fields=["owner", "bounds"],
+    _flatten_state,
+    _unflatten_state,
+    lambda state: ([getattr(state, name) for name in _FIELDS], (state.owner, state.bounds)),
 )
 
 
