@@ -16,6 +16,7 @@ not code: no retrace while the tree structure stays the same.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -126,6 +127,22 @@ def _own_copy(schedules: Mapping[str, Schedule]) -> dict[str, Schedule]:
     return jax.tree.map(jnp.copy, dict(schedules))
 
 
+def _built_by_optax_inject() -> bool:
+    """Whether optax's ``inject_hyperparams`` is calling the constructor being run.
+
+    It rebuilds the transformation with the current values before every update
+    and hands it the state that ``init`` made, whose schedules hold the values of
+    step 0: reading those would freeze every injected hyperparameter.
+    """
+    frame = inspect.currentframe()
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("optax.") and module.rsplit(".", 1)[-1] == "_inject":
+            return True
+        frame = frame.f_back
+    return False
+
+
 def scheduled_transformation(
     owner: str,
     hyperparams: Mapping[str, tuple[Any, Bounds]],
@@ -176,6 +193,9 @@ def scheduled_transformation(
         if value is not None
     }
     bounds = tuple((name, b) for name, (v, b) in hyperparams.items() if v is not None)
+    # Under optax.inject_hyperparams the values given here are the current ones: they,
+    # not the state's schedules, drive the update.
+    source = schedules if _built_by_optax_inject() else None
 
     def init_fn(params: Any) -> TransformState:
         count = jnp.zeros((), jnp.int32)
@@ -199,7 +219,7 @@ def scheduled_transformation(
             raise ValueError(
                 f"{owner} needs the current parameters: call update(grads, state, params)"
             )
-        values = _evaluate(state.schedules, state.count)
+        values = _evaluate(state.schedules if source is None else source, state.count)
         new_updates, inner = update(updates, state.inner, params, values, state.count)
         count = jnp.where(state.count < _MAX_COUNT, state.count + 1, state.count)
         return new_updates, dataclasses.replace(
