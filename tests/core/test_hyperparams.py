@@ -247,3 +247,26 @@ def test_a_state_nested_directly_in_another_has_a_key_of_its_own():
     state = fromax.set_hyperparams(state, {"inner/learning_rate": 0.2})
     assert state.inner.schedules["learning_rate"] == schedules.constant(0.2)
     assert state.schedules["learning_rate"] == schedules.constant(0.5)
+
+
+def test_hyperparams_right_after_set_hyperparams_show_the_new_value():
+    opt = fromax.fromage(0.1)
+    state = opt.init(PARAMS)
+    state = fromax.set_hyperparams(state, learning_rate=0.02)
+    assert fromax.hyperparams(state) == {"learning_rate": pytest.approx(0.02)}
+    # After two updates, a new schedule is reported at the step the next update runs.
+    _, state = opt.update(GRADS, state, PARAMS)
+    _, state = opt.update(GRADS, state, PARAMS)
+    state = fromax.set_hyperparams(
+        state, learning_rate=schedules.linear(0.0, 1.0, transition_steps=10)
+    )
+    assert float(fromax.hyperparams(state)["learning_rate"]) == pytest.approx(0.2)
+    _, state = opt.update(GRADS, state, PARAMS)
+    assert float(fromax.hyperparams(state)["learning_rate"]) == pytest.approx(0.2)
+    # Unchanged hyperparameters keep the value the latest update used.
+    opt = fromax.chain(fromax.fromage(0.1), fromax.fromage(schedules.linear(0.0, 1.0, 10)))
+    state = opt.init(PARAMS)
+    _, state = opt.update(GRADS, state, PARAMS)
+    state = fromax.set_hyperparams(state, {"0/learning_rate": 0.3})
+    assert float(fromax.hyperparams(state)["0/learning_rate"]) == pytest.approx(0.3)
+    assert float(fromax.hyperparams(state)["1/learning_rate"]) == pytest.approx(0.0)

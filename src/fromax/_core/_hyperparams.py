@@ -16,6 +16,7 @@ not code: no retrace while the tree structure stays the same.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fromax._core._bounds import Bounds
+from fromax._core._state_dicts import ScheduleMap, ValueDict
 from fromax._core._transformation import GradientTransformation
 from fromax.schedules import Schedule, as_schedule, constant
 from fromax.schedules._base import _concrete
@@ -57,17 +59,49 @@ class TransformState:
     """
 
     count: jax.Array
-    schedules: dict[str, Schedule]
+    schedules: Mapping[str, Schedule]
     hyperparams: dict[str, jax.Array]
     inner: Any
     owner: str = dataclasses.field(metadata={"static": True})
     bounds: tuple[tuple[str, Bounds], ...] = dataclasses.field(metadata={"static": True})
 
+    def __post_init__(self) -> None:
+        # Plain dicts given here become the two containers that optax's tree_get and
+        # tree_set tell apart (see _state_dicts); anything else (tracers, None, jax's
+        # placeholders while it rebuilds trees) is kept as it is.
+        if type(self.schedules) is dict:
+            object.__setattr__(self, "schedules", ScheduleMap(self.schedules))
+        if type(self.hyperparams) is dict:
+            object.__setattr__(self, "hyperparams", ValueDict(self.hyperparams))
 
-jax.tree_util.register_dataclass(
+
+_FIELDS = ("count", "schedules", "hyperparams", "inner")
+
+
+def _flatten_state(state: TransformState) -> tuple[list[tuple[Any, Any]], tuple[str, Any]]:
+    children = [(jax.tree_util.GetAttrKey(name), getattr(state, name)) for name in _FIELDS]
+    return children, (state.owner, state.bounds)
+
+
+def _unflatten_state(static: tuple[str, Any], children: Any) -> TransformState:
+    count, schedules, values, inner = children
+    owner, bounds = static
+    if type(values) is dict:
+        # Only a tree rebuilt around a replaced values dict gets here with a plain
+        # dict: optax.tree_utils.tree_set(state, learning_rate=x) does that.
+        raise ValueError(
+            f"{owner}'s hyperparameters cannot be set in its values dict (as "
+            f"optax.tree_utils.tree_set does: the next update would recompute them from "
+            f"their schedules); use fromax.set_hyperparams(state, name=value)"
+        )
+    return TransformState(count, schedules, values, inner, owner, bounds)
+
+
+jax.tree_util.register_pytree_with_keys(
     TransformState,
-    data_fields=["count", "schedules", "hyperparams", "inner"],
-    meta_fields=["owner", "bounds"],
+    _flatten_state,
+    _unflatten_state,
+    lambda state: ([getattr(state, name) for name in _FIELDS], (state.owner, state.bounds)),
 )
 
 
@@ -91,6 +125,22 @@ def _own_copy(schedules: Mapping[str, Schedule]) -> dict[str, Schedule]:
     """Schedules on buffers of their own: a step that donates the state must not
     delete the arrays of the user's schedule objects or of the optimiser's closure."""
     return jax.tree.map(jnp.copy, dict(schedules))
+
+
+def _built_by_optax_inject() -> bool:
+    """Whether optax's ``inject_hyperparams`` is calling the constructor being run.
+
+    It rebuilds the transformation with the current values before every update
+    and hands it the state that ``init`` made, whose schedules hold the values of
+    step 0: reading those would freeze every injected hyperparameter.
+    """
+    frame = inspect.currentframe()
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("optax.") and module.rsplit(".", 1)[-1] == "_inject":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def scheduled_transformation(
@@ -143,6 +193,9 @@ def scheduled_transformation(
         if value is not None
     }
     bounds = tuple((name, b) for name, (v, b) in hyperparams.items() if v is not None)
+    # Under optax.inject_hyperparams the values given here are the current ones: they,
+    # not the state's schedules, drive the update.
+    source = schedules if _built_by_optax_inject() else None
 
     def init_fn(params: Any) -> TransformState:
         count = jnp.zeros((), jnp.int32)
@@ -166,7 +219,7 @@ def scheduled_transformation(
             raise ValueError(
                 f"{owner} needs the current parameters: call update(grads, state, params)"
             )
-        values = _evaluate(state.schedules, state.count)
+        values = _evaluate(state.schedules if source is None else source, state.count)
         new_updates, inner = update(updates, state.inner, params, values, state.count)
         count = jnp.where(state.count < _MAX_COUNT, state.count + 1, state.count)
         return new_updates, dataclasses.replace(
@@ -273,6 +326,9 @@ def set_hyperparams(state: Any, values: Mapping[str, Any] | None = None, **kwarg
 
     Returns:
         The new state; the step count and the algorithm's state are kept.
+        :func:`hyperparams` reports each changed hyperparameter's value at
+        the state's step (the one the next update will use) until that
+        update.
 
     Example:
         >>> import jax, jax.numpy as jnp, fromax
@@ -281,6 +337,8 @@ def set_hyperparams(state: Any, values: Mapping[str, Any] | None = None, **kwarg
         >>> state = fromax.set_hyperparams(state, learning_rate=0.02)
         >>> state.schedules["learning_rate"]
         constant(value=0.02)
+        >>> fromax.hyperparams(state)
+        {'learning_rate': Array(0.02, dtype=float32)}
     """
     changes = {**(values or {}), **kwargs}
     keyed = _keyed(list(_states(state)))
@@ -299,6 +357,13 @@ def set_hyperparams(state: Any, values: Mapping[str, Any] | None = None, **kwarg
         schedules = dict(node.schedules)
         for name, value in mine.items():
             schedules[name] = _resolve(value, name, bounds[name], node.owner)
-        return dataclasses.replace(node, schedules=_own_copy(schedules))
+        schedules = _own_copy(schedules)
+        # What hyperparams() reports until the next update: the value that update
+        # will use (the schedule at the state's count), not the one replaced. Copied,
+        # as in init: a constant's value would otherwise share its leaf's buffer.
+        values = dict(node.hyperparams)
+        for name in mine:
+            values[name] = jnp.copy(schedules[name](node.count))
+        return dataclasses.replace(node, schedules=schedules, hyperparams=values)
 
     return _map_states(state, replace)

@@ -3,7 +3,8 @@
 A mask is a pytree of Python bools shaped like the parameters (or a prefix
 of them: a bool stands for every leaf under it), or a callable ``params ->
 such a pytree`` (optax's convention, e.g. ``lambda p: jax.tree.map(lambda x:
-x.ndim > 1, p)`` for "no weight decay on biases"). Masks are static: they
+x.ndim > 1, p)`` for "no weight decay on biases"). A pytree that is also
+callable (an Equinox module) is a tree when its leaves are bools. Masks are static: they
 choose which maths runs on which leaf, so they are Python bools, not arrays.
 """
 
@@ -20,12 +21,28 @@ from fromax._core._tree import is_none
 __all__ = ["MASK", "check_mask", "resolve_mask"]
 
 
+def _is_bools(leaf: Any) -> bool:
+    return isinstance(leaf, bool | np.bool_)
+
+
+def _used_as_callable(mask: Any) -> bool:
+    """Whether ``mask`` is a function of the parameters rather than a tree of bools.
+
+    A pytree can be callable too (an Equinox module): when its leaves are bools,
+    it is a tree (optax's rule: a mask is called only if its leaves are callables).
+    """
+    if not callable(mask):
+        return False
+    leaves = jax.tree.leaves(mask)
+    return not (leaves and all(_is_bools(leaf) for leaf in leaves))
+
+
 def check_mask(mask: Any, where: str) -> None:
     """A TypeError naming ``where`` unless ``mask`` is None, a callable or a pytree of bools."""
-    if mask is None or callable(mask):
+    if mask is None or _used_as_callable(mask):
         return
     leaves = jax.tree.leaves(mask)
-    bad = [leaf for leaf in leaves if not isinstance(leaf, bool | np.bool_)]
+    bad = [leaf for leaf in leaves if not _is_bools(leaf)]
     if bad:
         raise TypeError(
             f"{where} must be a pytree of Python bools (True: apply) or a callable "
@@ -57,7 +74,7 @@ def resolve_mask(mask: Any, tree: Any, name: str, owner: str) -> Any:
     """
     if mask is None:
         mask = True
-    if callable(mask):
+    if _used_as_callable(mask):
         mask = mask(tree)
         check_mask(mask, f"{owner}'s {name} (as returned by the callable)")
 

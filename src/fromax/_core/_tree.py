@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["compute_dtype", "is_none", "map_arrays", "zeros_in_compute_dtype"]
+__all__ = ["compute_dtype", "is_none", "map_arrays", "zeros_along", "zeros_in_compute_dtype"]
 
 
 def compute_dtype(dtype: Any) -> np.dtype:
@@ -118,3 +118,27 @@ def zeros_in_compute_dtype(tree: Any) -> Any:
     return map_arrays(
         lambda x: jnp.zeros_like(x, dtype=compute_dtype(x.dtype)), tree, names=("params",)
     )
+
+
+def zeros_along(param: jax.Array, axes: Sequence[int]) -> jax.Array:
+    """Zeros of ``param``'s sizes along ``axes`` only, in its compute dtype, sharded
+    as ``param`` is along them: a factored moment (Adafactor's rows, Nero's neurons).
+
+    ``zeros_like`` cannot give a smaller array its parameter's sharding, and a plain
+    ``jnp.zeros(shape)`` puts the whole moment on device 0.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from fromax._core._tree import zeros_along
+        >>> zeros_along(jnp.ones((2, 3), jnp.bfloat16), (1,))
+        Array([0., 0., 0.], dtype=float32)
+    """
+    shape = tuple(param.shape[axis] for axis in axes)
+    dtype = compute_dtype(param.dtype)
+    # A tracer has no placement to copy: under jit, XLA's sharding propagation decides.
+    sharding = None if isinstance(param, jax.core.Tracer) else getattr(param, "sharding", None)
+    if isinstance(sharding, jax.sharding.NamedSharding):
+        spec = (*sharding.spec, *(None,) * (param.ndim - len(sharding.spec)))
+        kept = jax.sharding.PartitionSpec(*(spec[axis] for axis in axes))
+        return jnp.zeros(shape, dtype, device=jax.sharding.NamedSharding(sharding.mesh, kept))
+    return jnp.zeros(shape, dtype)

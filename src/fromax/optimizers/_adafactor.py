@@ -12,7 +12,7 @@ from fromax._core._bounds import NONNEGATIVE, POSITIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Flag, Hyperparameter, Integer, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_along
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["AdafactorState", "adafactor"]
@@ -233,30 +233,27 @@ def adafactor(
         return _factored_axes(tuple(p.shape), factored, min_size)
 
     def init(params: Params) -> AdafactorState:
-        def zeros(p, shape):
-            return jnp.zeros(shape, compute_dtype(p.dtype))
+        # Built from the parameter, so that each moment is sharded as it is.
+        def zeros(p, dropped=None):
+            return zeros_along(p, [axis for axis in range(p.ndim) if axis != dropped])
 
         def row(p):
             axes = axes_of(p)
-            return None if axes is None else zeros(p, tuple(np.delete(p.shape, axes[1])))
+            return None if axes is None else zeros(p, dropped=axes[1])
 
         def column(p):
             axes = axes_of(p)
-            return None if axes is None else zeros(p, tuple(np.delete(p.shape, axes[0])))
+            return None if axes is None else zeros(p, dropped=axes[0])
 
         def full(p):
-            return zeros(p, p.shape) if axes_of(p) is None else None
+            return zeros(p) if axes_of(p) is None else None
 
         names = ("params",)
         return AdafactorState(
             row_moments=map_arrays(row, params, names=names),
             column_moments=map_arrays(column, params, names=names),
             moments=map_arrays(full, params, names=names),
-            momentum=(
-                None
-                if momentum is None
-                else map_arrays(lambda p: zeros(p, p.shape), params, names=names)
-            ),
+            momentum=(None if momentum is None else map_arrays(zeros, params, names=names)),
         )
 
     uses_params = scale_by_param or weight_decay_rate is not None

@@ -96,7 +96,9 @@ def adagrad(
     def init(params: Params) -> AdagradState:
         return AdagradState(
             map_arrays(
-                lambda p: jnp.full(p.shape, initial_accumulator_value, compute_dtype(p.dtype)),
+                lambda p: jnp.full_like(
+                    p, initial_accumulator_value, dtype=compute_dtype(p.dtype)
+                ),  # full_like: the parameter's sharding
                 params,
                 names=("params",),
             )

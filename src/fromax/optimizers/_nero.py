@@ -20,7 +20,7 @@ from fromax._core._registry import (
     schedulable,
 )
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, zeros_along
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["NeroState", "nero", "nero_project"]
@@ -250,8 +250,8 @@ def nero(
 
     def moments_like(p: jax.Array) -> jax.Array:
         _check_rank(p, neuron_axis)
-        shape = (p.shape[neuron_axis],) if p.ndim > 1 else p.shape
-        return jnp.zeros(shape, compute_dtype(p.dtype))
+        # Built from the parameter, so that the moments are sharded as it is.
+        return zeros_along(p, (neuron_axis % p.ndim,) if p.ndim > 1 else range(p.ndim))
 
     def init(params: Params) -> NeroState:
         moments = map_arrays(moments_like, params, names=("params",))
