@@ -276,7 +276,7 @@ def test_skip_nonfinite_keeps_nan_out_of_the_momentum():
     opt = fromax.skip_nonfinite(fromax.muon(0.02))
     state = opt.init(params)
     skipped, state_after = opt.update(bad, state, params)
-    assert not np.asarray(skipped["w"]).any() and int(state_after.inner.skipped) == 1
+    assert not np.asarray(skipped["w"]).any() and int(state_after.skipped) == 1
     # The skipped step left Muon's state exactly as it was: the next step is the first.
     clean, _ = opt.update(good, state, params)
     after, _ = opt.update(good, state_after, params)
