@@ -88,6 +88,11 @@ EXTRAS = {
     # fromax-only: against the nearest optax optimiser.
     "nero": Extra(20, {"learning_rate": 1e-2}, optax_name="fromage"),
     "madam": Extra(20, {"learning_rate": 1e-2}, optax_name="adam"),
+    # Muon: g read, the momentum and w read and written; Newton-Schulz's matmuls are
+    # compute-bound (benchmarks/muon.py times those against a plain matmul).
+    "muon": Extra(20, {"learning_rate": 2e-2}),
+    # Scion: the same traffic; optax has no Scion, so against its nearest, Muon.
+    "scion": Extra(20, {"learning_rate": 1e-2}, optax_name="muon"),
     # Norms first (w and g), then g, w and the velocity.
     "lars": Extra(28, {"learning_rate": 1e-1, "weight_decay": 1e-4},
                   scheduled=("learning_rate", "weight_decay")),

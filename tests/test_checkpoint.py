@@ -202,24 +202,25 @@ def test_one_optimizers_state_is_not_restored_into_anothers(tmp_path):
 
 
 def test_nested_optimizer_states_are_recorded_and_checked(tmp_path):
+    # A wrapper (its own state) around a chain: the owners sit two levels down.
     params = {"w": jnp.ones(3)}
-    wrapped = fromax.accumulate_gradients(fromax.adam(0.1), every_k=2)
-    path = fromax.save_checkpoint(tmp_path / "ck.npz", wrapped.init(params))
+
+    def wrapped(inner):
+        return fromax.accumulate_gradients(fromax.chain(fromax.clip(1.0), inner), every_k=2)
+
+    path = fromax.save_checkpoint(tmp_path / "ck.npz", wrapped(fromax.adam(0.1)).init(params))
     index = json.loads(str(np.load(path, allow_pickle=False)["__fromax__"]))
     assert index["owners"] == [
-        {"path": "", "owner": "accumulate_gradients"},
-        {"path": ".inner.inner", "owner": "adam"},
+        {"path": ".inner[0]", "owner": "clip"},
+        {"path": ".inner[1]", "owner": "adam"},
     ]
-    other = fromax.accumulate_gradients(fromax.nadam(0.1), every_k=2)
-    with pytest.raises(ValueError, match=r"holds adam's state at tree\.inner\.inner"):
-        fromax.restore_checkpoint(path, other.init(params))
-    optax_inside = fromax.accumulate_gradients(optax.sgd(0.1), every_k=2)
+    with pytest.raises(ValueError, match=r"holds adam's state at tree\.inner\[1\]"):
+        fromax.restore_checkpoint(path, wrapped(fromax.nadam(0.1)).init(params))
     with pytest.raises(
         ValueError,
-        match=r"holds the states of \[accumulate_gradients, adam\] but the template has "
-        r"\[accumulate_gradients\]",
+        match=r"holds the states of \[clip, adam\] but the template has \[clip\]",
     ):
-        fromax.restore_checkpoint(path, optax_inside.init(params))
+        fromax.restore_checkpoint(path, wrapped(optax.sgd(0.1)).init(params))
 
 
 def test_a_version_1_checkpoint_without_owners_still_restores(tmp_path):

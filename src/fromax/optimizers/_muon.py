@@ -92,7 +92,8 @@ def _check_labels(value: Any, where_: str) -> None:
     for leaf in jax.tree.leaves(value):
         if not (isinstance(leaf, MatrixAxes) or (isinstance(leaf, str) and leaf in _LABELS)):
             raise ValueError(
-                f"{where_} must hold 'muon', 'adamw' or fromax.MatrixAxes(...) leaves, got {leaf!r}"
+                f"{where_} must be a pytree of 'muon', 'adamw' or fromax.MatrixAxes(...) "
+                f"leaves (or a callable params -> such a pytree), got a leaf {leaf!r}"
             )
 
 
