@@ -13,8 +13,8 @@ times a plain jitted matmul X X^T of every matrix (wide side, batched by
 shape, as Newton-Schulz's first product), which gives the machine's matmul
 rate for these shapes. A step's Newton-Schulz rate is the plain chain's
 flops (5 x (4 m^2 n + 2 m^3) per m x n matrix, m <= n) over the step's time,
-so it counts what optax computes; fromax's Gram form does fewer (its
-executed rate is reported too). Orthogonality: each library's
+so it counts what optax computes; fromax computes fewer (the Gram form,
+symmetric products at 3/4: its executed rate is reported too). Orthogonality: each library's
 Newton-Schulz of one matrix per shape against the float64 iterates.
 
 Writes ``benchmarks/results/muon.json`` and ``muon.md``.
@@ -36,7 +36,7 @@ import optax
 
 import fromax
 from _timing import JaxStep, time_calls
-from fromax.optimizers._newton_schulz import _segments, gram_is_cheaper
+from fromax.optimizers._newton_schulz import chain_flops, gram_is_cheaper
 
 STEPS = 5
 JORDAN = (3.4445, -4.7750, 2.0315)
@@ -54,11 +54,8 @@ def plain_flops(shape: tuple[int, int]) -> int:
 
 
 def executed_flops(shape: tuple[int, int]) -> int:
-    """fromax's: the Gram form where it is cheaper."""
-    m, n = sorted(shape)
-    if not gram_is_cheaper(m, n, STEPS):
-        return plain_flops(shape)
-    return sum(4 * m * m * n + 2 * (4 * length - 3) * m**3 for length in _segments(STEPS))
+    """fromax's: the Gram form where it is cheaper, symmetric products at 3/4."""
+    return 2 * chain_flops(*shape, STEPS, gram_is_cheaper(*shape, STEPS))
 
 
 def matmul_probe(matrices: list[jax.Array]):

@@ -9,10 +9,11 @@ import pytest
 
 import fromax
 import reference_muon as ref
-from fromax.optimizers._newton_schulz import gram_is_cheaper, orthogonalize_many
+from fromax.optimizers._newton_schulz import chain_flops, gram_is_cheaper, orthogonalize_many
 
 PRESETS = sorted(fromax.NS_PRESETS)
-SHAPES = ((32, 64), (64, 32), (16, 200), (3, 24, 40))
+# (256, 640) and (300, 300): large enough for the symmetric products (3 blocks of 4).
+SHAPES = ((32, 64), (64, 32), (16, 200), (3, 24, 40), (256, 640), (300, 300))
 
 
 def _matrix(shape, seed=0, spectrum=None):
@@ -121,19 +122,28 @@ def test_gram_form_is_as_accurate_as_the_plain_chain():
     # where the Gram form's recurrence loses accuracy without its restarts.
     spectrum = np.logspace(0, -4, 64)
     low_rank = _matrix((64, 4), 2) @ _matrix((4, 256), 3) + 1e-3 * _matrix((64, 256), 4)
-    for x in (_matrix((64, 256), 5, spectrum), low_rank.astype(np.float32)):
+    # (256, 768): also through the symmetric products.
+    large = _matrix((256, 768), 6, np.logspace(0, -4, 256))
+    for x in (_matrix((64, 256), 5, spectrum), low_rank.astype(np.float32), large):
         for preset in PRESETS:
             want = _reference(x, preset, 5)
             plain = np.abs(fromax.newton_schulz(jnp.asarray(x), 5, preset, gram=False) - want)
             gram = np.abs(fromax.newton_schulz(jnp.asarray(x), 5, preset, gram=True) - want)
-            # Measured over 18 such inputs: the Gram form's error is at most 1.6x the
-            # plain chain's (both 1e-6 to 6e-6); without its restarts, up to 65x.
+            # Measured over 18 such inputs (64 rows): the Gram form's error is at most 1.6x
+            # the plain chain's (both 1e-6 to 6e-6); without its restarts, up to 65x. With
+            # the symmetric products (256 rows): 2.2x (9.0e-7 and 2.0e-6).
             assert gram.max() <= 2 * plain.max() + 1e-6, (preset, gram.max(), plain.max())
 
 
 def test_gram_form_is_chosen_by_flops():
     assert gram_is_cheaper(768, 3072, 5) and gram_is_cheaper(3072, 768, 5)
-    assert not gram_is_cheaper(768, 768, 5) and not gram_is_cheaper(768, 1100, 5)
+    assert not gram_is_cheaper(768, 768, 5) and not gram_is_cheaper(768, 950, 5)
+    # Multiply-adds: plain 5 (2 m^2 n + m^3); with symmetric products 3/4 of X X^T and R R.
+    assert chain_flops(100, 300, 5, gram=False) == 5 * (2 * 100**2 * 300 + 100**3)
+    m, n = 768, 3072
+    assert chain_flops(m, n, 5, gram=False) == 5 * (1.75 * m * m * n + 0.75 * m**3)
+    # The Gram form, restarted every 2 steps: (1.75 m^2 n) per segment, 0.75 (5+5+1) m^3.
+    assert chain_flops(m, n, 5, gram=True) == 3 * 1.75 * m * m * n + 0.75 * 11 * m**3
 
 
 def test_bfloat16_matmuls_stay_close():

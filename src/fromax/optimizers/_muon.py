@@ -266,7 +266,7 @@ def muon(
     - Newton-Schulz in float32 by default (optax too), ``ns_dtype="bfloat16"``
       as PyTorch always does. Same-shaped matrices (after orienting them wide)
       are orthogonalised in one batched chain, in the Gram form where that
-      needs fewer flops.
+      needs fewer flops, symmetric products as 3 of their 4 blocks.
     - weight decay: decoupled, multiplied by the raw learning rate, as
       PyTorch and optax; default 0 (optax, Jordan; PyTorch's is 0.1).
     - NaN or Inf in a matrix's momentum makes that matrix's update all NaN,
