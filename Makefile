@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Reinstall whenever the package's metadata changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint test-floor clean
+.PHONY: test demo bench lint typecheck test-floor clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-test: lint
+# Basic mode (pyproject.toml's [tool.mypy]): the library and the application, no errors.
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy
+
+test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)

@@ -78,7 +78,8 @@ def test_200_steps_under_warmup_cosine_decay_match_float64_formula():
 
 def test_200_steps_under_a_user_callable_match_float64_formula():
     _run_against_reference(
-        lambda t: 0.02 * 0.5 ** (t // 50) + 1e-4, lambda t: 0.02 * 0.5 ** (t // 50) + 1e-4
+        lambda t: 0.02 * 0.5 ** (t // 50).astype(jnp.float32) + 1e-4,  # t: an int32 array
+        lambda t: 0.02 * 0.5 ** (t // 50) + 1e-4,
     )
 
 
@@ -130,6 +131,11 @@ def test_zero_gradient_shrinks_by_the_prefactor():
 def test_zero_tensor_and_zero_gradient_stays_zero():
     update = fromax.fromage_update(jnp.zeros(3), jnp.zeros(3), jnp.float32(0.1))
     np.testing.assert_array_equal(update, np.zeros(3))
+
+
+def test_update_with_p_bound_needs_the_initial_norm():
+    with pytest.raises(ValueError, match="fromage_update's p_bound needs initial_norm"):
+        fromax.fromage_update(jnp.ones(3), jnp.ones(3), jnp.float32(0.1), p_bound=jnp.float32(2))
 
 
 @hypothesis.given(

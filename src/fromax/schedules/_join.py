@@ -58,12 +58,12 @@ class join(Schedule):
         steps = [as_step_count(b, f"boundaries[{i}]") for i, b in enumerate(boundaries)]
         concrete = [_concrete(b) for b in steps]
         for i in range(1, len(concrete)):
-            if concrete[i] is not None and concrete[i - 1] is not None:
-                if not concrete[i] > concrete[i - 1]:
-                    raise ValueError(
-                        f"boundaries must increase strictly, got {int(concrete[i - 1])} "
-                        f"then {int(concrete[i])} at boundaries[{i}]"
-                    )
+            before, after = concrete[i - 1], concrete[i]
+            if before is not None and after is not None and not after > before:
+                raise ValueError(
+                    f"boundaries must increase strictly, got {int(before)} "
+                    f"then {int(after)} at boundaries[{i}]"
+                )
         self.boundaries = jnp.stack(steps) if steps else jnp.zeros((0,), jnp.int32)
 
     def _value(self, step: Any) -> jax.Array:

@@ -194,7 +194,7 @@ def _call(node: ast.Call) -> Schedule:
         if keyword.arg is None:
             raise SpecError(f"unpacking is not allowed in a spec (at {_where(keyword.value)})")
     args = [_build(a) for a in node.args]
-    kwargs = {k.arg: _build(k.value) for k in node.keywords}
+    kwargs = {k.arg: _build(k.value) for k in node.keywords if k.arg is not None}
     cls = known[name]
     try:
         inspect.signature(cls).bind(*args, **kwargs)
