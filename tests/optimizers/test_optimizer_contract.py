@@ -75,7 +75,9 @@ def _float32(arrays):
 
 def _run(step, state, params, targets, noise, steps):
     """``steps`` jitted steps in float32 from ``state``; returns the params and the final state."""
-    params, targets, noise = _float32(params), _float32(targets), _float32(noise)
+    params, targets = _float32(params), _float32(targets)
+    # Sliced in NumPy: slicing a JAX array compiles an operation per shape.
+    noise = [np.asarray(n, np.float32) for n in noise]
     for t in range(steps):
         params, state = step(params, state, targets, [n[t] for n in noise])
     return params, state
@@ -95,12 +97,17 @@ def test_exact_against_float64_reference_under_schedules(entry):
     got, state = _run_entry(entry, params, targets, noise, steps, **entry.scheduled)
 
     hyper = {**entry.hyperparams, **entry.scheduled}
+    # Every schedule's value at every step, from one compiled call (not 100 eager ones).
+    every_step = jnp.arange(steps, dtype=jnp.int32)
+    followed = {
+        k: np.asarray(jax.jit(jax.vmap(v))(every_step))
+        for k, v in hyper.items()
+        if isinstance(v, schedules.Schedule)
+    }
     exact = [np.asarray(jnp.asarray(p, jnp.float32), np.float64) for p in params]
     states = [entry.reference_init(p) for p in exact]
     for t in range(steps):
-        values = {
-            k: float(v(t)) if isinstance(v, schedules.Schedule) else v for k, v in hyper.items()
-        }
+        values = {k: float(followed[k][t]) if k in followed else v for k, v in hyper.items()}
         for i, (tg, n) in enumerate(zip(targets, noise, strict=True)):
             grad = _gradient(exact[i], tg, np.asarray(n[t], np.float32).astype(np.float64))
             exact[i], states[i] = entry.reference_step(exact[i], grad, states[i], values, t)
