@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: test demo bench lint test-floor docs clean
+.PHONY: test demo bench lint typecheck test-floor docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/ruff format --check src tests benchmarks docs
 
-test: lint
+# Basic mode (pyproject.toml's [tool.mypy]): the library and the application, no errors.
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy
+
+test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)

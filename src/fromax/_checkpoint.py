@@ -146,7 +146,9 @@ def save_checkpoint(path: str | os.PathLike, tree: Any, *, metadata: Any = None)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            # The keys are leaf names, never numpy's allow_pickle (a keyword from numpy 2.1
+            # on, which the 1.26 floor lacks), but the stubs cannot know that.
+            np.savez(f, **arrays)  # type: ignore[arg-type]
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)

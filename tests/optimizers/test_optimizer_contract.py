@@ -19,6 +19,7 @@ import fromax
 from fromax import schedules
 from fromax._core._registry import spec
 from optimizer_registry import all_entries
+from tracing import assert_max_traces
 
 ENTRIES = all_entries()
 SHAPES = ((6, 4), (4,), (3, 2, 2))
@@ -41,22 +42,51 @@ def _make(entry, **overrides):
     return entry.make(**{**entry.hyperparams, **entry.options, **overrides})
 
 
-def _run(opt, params, targets, noise, steps):
-    """``steps`` jitted steps in float32; returns the params and the final state."""
-    targets = [jnp.asarray(t, jnp.float32) for t in targets]
-    noise = [jnp.asarray(n, jnp.float32) for n in noise]
-
-    @jax.jit
-    def step(params, state, t):
-        grads = [_gradient(w, tg, n[t]) for w, tg, n in zip(params, targets, noise, strict=True)]
+def _jitted_step(opt):
+    def step(params, state, targets, noise_t):
+        grads = [_gradient(*args) for args in zip(params, targets, noise_t, strict=True)]
         updates, state = opt.update(grads, state, params)
         return fromax.apply_updates(params, updates), state
 
-    params = [jnp.asarray(p, jnp.float32) for p in params]
-    state = opt.init(params)
+    return step
+
+
+# One compiled step per entry for the whole module. ``update`` reads every
+# hyperparameter from the state (DESIGN.md, "Hyperparameters are data"), so the
+# step of the entry's optimiser built at its test values also runs the state of
+# one built with other values or schedules: jax.jit compiles it once per tree
+# structure of the state, not once per hyperparameter. The module uses three
+# structures per entry: all constants, all ``linear`` (the scheduling test) and
+# the entry's ``scheduled``; a fourth trace means a retrace on data alone.
+_STEPS = {}
+
+
+def _step(entry):
+    """The entry's compiled step, and the traced function (its ``traces()`` counts)."""
+    if entry.name not in _STEPS:
+        traced = assert_max_traces(_jitted_step(_make(entry)), max_traces=3)
+        _STEPS[entry.name] = (jax.jit(traced), traced)
+    return _STEPS[entry.name]
+
+
+def _float32(arrays):
+    return [jnp.asarray(a, jnp.float32) for a in arrays]
+
+
+def _run(step, state, params, targets, noise, steps):
+    """``steps`` jitted steps in float32 from ``state``; returns the params and the final state."""
+    params, targets = _float32(params), _float32(targets)
+    # Sliced in NumPy: slicing a JAX array compiles an operation per shape.
+    noise = [np.asarray(n, np.float32) for n in noise]
     for t in range(steps):
-        params, state = step(params, state, t)
+        params, state = step(params, state, targets, [n[t] for n in noise])
     return params, state
+
+
+def _run_entry(entry, params, targets, noise, steps, **overrides):
+    """:func:`_run` on the entry's compiled step, from ``_make(entry, **overrides)``'s state."""
+    state = _make(entry, **overrides).init(_float32(params))
+    return _run(_step(entry)[0], state, params, targets, noise, steps)
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=repr)
@@ -64,16 +94,20 @@ def test_exact_against_float64_reference_under_schedules(entry):
     assert len(entry.scheduled) >= 2, "schedule the learning rate and one more hyperparameter"
     steps = 100
     params, targets, noise = _problem(steps=steps)
-    opt = _make(entry, **entry.scheduled)
-    got, state = _run(opt, params, targets, noise, steps)
+    got, state = _run_entry(entry, params, targets, noise, steps, **entry.scheduled)
 
     hyper = {**entry.hyperparams, **entry.scheduled}
+    # Every schedule's value at every step, from one compiled call (not 100 eager ones).
+    every_step = jnp.arange(steps, dtype=jnp.int32)
+    followed = {
+        k: np.asarray(jax.jit(jax.vmap(v))(every_step))
+        for k, v in hyper.items()
+        if isinstance(v, schedules.Schedule)
+    }
     exact = [np.asarray(jnp.asarray(p, jnp.float32), np.float64) for p in params]
     states = [entry.reference_init(p) for p in exact]
     for t in range(steps):
-        values = {
-            k: float(v(t)) if isinstance(v, schedules.Schedule) else v for k, v in hyper.items()
-        }
+        values = {k: float(followed[k][t]) if k in followed else v for k, v in hyper.items()}
         for i, (tg, n) in enumerate(zip(targets, noise, strict=True)):
             grad = _gradient(exact[i], tg, np.asarray(n[t], np.float32).astype(np.float64))
             exact[i], states[i] = entry.reference_step(exact[i], grad, states[i], values, t)
@@ -93,18 +127,32 @@ def test_registry_lists_every_numeric_hyperparameter(entry):
     assert sorted(static) == sorted(entry.options)
 
 
+def _flat(value):
+    # A linear ramp of one step weighs its ends by exactly 0 or 1: ``value`` at every
+    # step, bit for bit, in the tree structure of a moving ``linear``.
+    return schedules.linear(value, value, transition_steps=1)
+
+
 @pytest.mark.parametrize("entry", ENTRIES, ids=repr)
 def test_every_hyperparameter_is_schedulable(entry):
     params, targets, noise = _problem(steps=4)
-    base, base_state = _run(_make(entry), params, targets, noise, 4)
+    base, base_state = _run_entry(entry, params, targets, noise, 4)
+    # Every hyperparameter on a flat ``linear`` gives exactly the steps of the constants,
+    # so below, where one of them moves, any change is that one's doing (and the step
+    # is compiled once for all of them).
+    flat = {name: _flat(value) for name, value in entry.hyperparams.items()}
+    flat_state = fromax.set_hyperparams(_make(entry).init(_float32(params)), flat)
+    same, _ = _run(_step(entry)[0], flat_state, params, targets, noise, 4)
+    for a, b in zip(same, base, strict=True):
+        np.testing.assert_array_equal(a, b)
     for name, value in entry.hyperparams.items():
         # A constant schedule gives exactly the steps of the constant.
-        same, _ = _run(_make(entry, **{name: schedules.constant(value)}), params, targets, noise, 4)
+        same, _ = _run_entry(entry, params, targets, noise, 4, **{name: schedules.constant(value)})
         for a, b in zip(same, base, strict=True):
             np.testing.assert_array_equal(a, b, err_msg=name)
         # A moving schedule is followed, and reported under the hyperparameter's name.
         moving = schedules.linear(value, 0.5 * value, transition_steps=3)
-        moved, state = _run(_make(entry, **{name: moving}), params, targets, noise, 4)
+        moved, state = _run_entry(entry, params, targets, noise, 4, **{**flat, name: moving})
         assert float(fromax.hyperparams(state)[name]) == pytest.approx(float(moving(3)), rel=1e-6)
         assert float(fromax.hyperparams(base_state)[name]) == pytest.approx(value, rel=1e-6)
         changed = any(not np.array_equal(a, b) for a, b in zip(moved, base, strict=True))
@@ -113,49 +161,45 @@ def test_every_hyperparameter_is_schedulable(entry):
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=repr)
 def test_no_retrace_on_second_step_or_hyperparameter_change(entry):
-    traces = []
-    opt = _make(entry)
-    params = [jnp.ones(s) for s in SHAPES]
-    grads = [jnp.full(s, 0.5) for s in SHAPES]
-
-    @jax.jit
-    def step(params, state):
-        traces.append(1)
-        updates, state = opt.update(grads, state, params)
-        return fromax.apply_updates(params, updates), state
-
-    state = opt.init(params)
-    params, state = step(params, state)
-    params, state = step(params, state)
+    # The entry's step is shared by the module, so it may have been traced for this
+    # structure already: count the traces after the first call.
+    step, traced = _step(entry)
+    params, targets, noise = _problem(steps=3)
+    params, state = _run_entry(entry, params, targets, noise, 1)
+    traces = traced.traces()
+    params, state = _run(step, state, params, targets, [n[1:] for n in noise], 1)
     changes = {k: 0.5 * v for k, v in entry.hyperparams.items()}
     state = fromax.set_hyperparams(state, changes)
-    params, state = step(params, state)
-    assert len(traces) == 1
+    params, state = _run(step, state, params, targets, [n[2:] for n in noise], 1)
+    assert traced.traces() == traces
     for k, v in changes.items():
         assert float(fromax.hyperparams(state)[k]) == pytest.approx(v, rel=1e-6)
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=repr)
 def test_scan_and_vmap_over_the_learning_rate(entry):
-    params = [jnp.asarray(p, jnp.float32) for p in _problem()[0]]
-    grads = [jnp.full(s, 0.25) for s in SHAPES]
+    params, targets, noise = _problem(steps=3)
+    params, targets, noise = _float32(params), _float32(targets), _float32(noise)
 
     def run(learning_rate):
         opt = _make(entry, learning_rate=learning_rate)
 
-        def body(carry, _):
+        def body(carry, noise_t):
             p, s = carry
+            grads = [_gradient(*args) for args in zip(p, targets, noise_t, strict=True)]
             updates, s = opt.update(grads, s, p)
             return (fromax.apply_updates(p, updates), s), None
 
-        (final, _), _ = jax.lax.scan(body, (params, opt.init(params)), None, length=3)
+        (final, _), _ = jax.lax.scan(body, (params, opt.init(params)), noise)
         return final
 
     lr = entry.hyperparams["learning_rate"]
-    rates = jnp.array([0.5 * lr, lr, 2 * lr])
-    batched = jax.vmap(run)(rates)
+    rates = [0.5 * lr, lr, 2 * lr]
+    batched = jax.vmap(run)(jnp.array(rates, jnp.float32))
     for i, rate in enumerate(rates):
-        for a, b in zip(batched, run(float(rate)), strict=True):
+        # Each rate alone, as a Python number, through the entry's compiled step.
+        alone, _ = _run_entry(entry, params, targets, noise, 3, learning_rate=rate)
+        for a, b in zip(batched, alone, strict=True):
             np.testing.assert_allclose(a[i], b, rtol=1e-6, atol=1e-7)
 
 
@@ -235,8 +279,11 @@ def test_agrees_with_optax(entry):
     steps = 20
     params, targets, noise = _problem(seed=3, steps=steps)
     hyper = {**entry.hyperparams, **entry.optax_overrides}
-    ours, _ = _run(_make(entry, **entry.optax_overrides), params, targets, noise, steps)
-    theirs, _ = _run(entry.optax(**hyper, **entry.options), params, targets, noise, steps)
+    ours, _ = _run_entry(entry, params, targets, noise, steps, **entry.optax_overrides)
+    reference = entry.optax(**hyper, **entry.options)
+    with jax.numpy_dtype_promotion("standard"):  # optax promotes implicitly
+        state = reference.init(_float32(params))
+        theirs, _ = _run(jax.jit(_jitted_step(reference)), state, params, targets, noise, steps)
     for a, b in zip(ours, theirs, strict=True):
         # Measured: at most 1.1e-7 of the largest parameter (Adam's family: optax's
         # 1 - b**t rounds differently from fromax's bias_correction).
@@ -298,8 +345,8 @@ def _mlp():
     ]
 
     def loss(params):
-        hidden = jnp.tanh(x @ params[0] + params[1])
-        return jnp.mean((hidden @ params[2] + params[3] - y) ** 2)
+        hidden = jnp.tanh(x @ params[0] + params[1][None])
+        return jnp.mean((hidden @ params[2] + params[3][None] - y) ** 2)
 
     return start, loss
 

@@ -89,11 +89,15 @@ def _optax_of(name):
 def test_agrees_with_optax(name, kwargs):
     params, grads = _params(), _gradients(12)
     ours, our_state = _trajectory(getattr(fromax, name)(**kwargs), params, grads)
-    theirs, their_state = _trajectory(_optax_of(name)(**kwargs), params, grads, optax.apply_updates)
+    with jax.numpy_dtype_promotion("standard"):  # optax promotes implicitly
+        theirs, their_state = _trajectory(
+            _optax_of(name)(**kwargs), params, grads, optax.apply_updates
+        )
     _assert_same_trajectory(ours, theirs)
     if name.startswith("schedule_free"):
         mine = fromax.schedule_free_eval_params(our_state, ours[-1])
-        other = optax.contrib.schedule_free_eval_params(their_state, theirs[-1])
+        with jax.numpy_dtype_promotion("standard"):
+            other = optax.contrib.schedule_free_eval_params(their_state, theirs[-1])
         _assert_same_trajectory([mine], [other])
 
 

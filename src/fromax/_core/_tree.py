@@ -19,7 +19,10 @@ __all__ = ["compute_dtype", "is_none", "map_arrays", "zeros_along", "zeros_in_co
 
 def compute_dtype(dtype: Any) -> np.dtype:
     """The dtype to compute in: float32, or the array's own dtype if wider."""
-    return np.dtype(jnp.promote_types(dtype, jnp.float32))
+    # JAX's standard lattice, asked for explicitly: under strict promotion
+    # promote_types refuses pairs such as (bfloat16, float32).
+    with jax.numpy_dtype_promotion("standard"):
+        return np.dtype(jnp.promote_types(dtype, jnp.float32))
 
 
 def is_none(x: Any) -> bool:
@@ -43,7 +46,8 @@ def check_same_structure(
     reference = jax.tree.structure(trees[0], is_leaf=is_none)
     for tree, name in zip(trees[1:], names[1:], strict=True):
         structure = jax.tree.structure(tree, is_leaf=is_none)
-        if structure != reference:
+        # jaxlib ships no type stub for PyTreeDef, so mypy cannot compare two.
+        if structure != reference:  # type: ignore[operator]
             raise ValueError(
                 f"{name} and {names[0]} must have the same tree structure; pass the "
                 f"{name} that the {names[0]} were computed for. {names[0]}: "
@@ -99,7 +103,8 @@ def map_arrays(
     if outputs == 1:
         return jax.tree.map(leaf, *trees, is_leaf=is_none)
     leaves, treedef = jax.tree.flatten(trees[0], is_leaf=is_none)
-    others = [treedef.flatten_up_to(t) for t in trees[1:]]
+    # jaxlib ships no type stub for PyTreeDef: mypy does not know flatten_up_to.
+    others = [treedef.flatten_up_to(t) for t in trees[1:]]  # type: ignore[attr-defined]
     results = [leaf(*args) for args in zip(leaves, *others, strict=True)]
     return tuple(jax.tree.unflatten(treedef, [r[i] for r in results]) for i in range(outputs))
 

@@ -249,7 +249,8 @@ def compare_command(
     out_dir.mkdir(parents=True, exist_ok=True)
     built = [(c, c.optimizer()) for c in configs]  # fail on a bad argument before training
     model, data = _load(configs[0])
-    rows, curves = [], {}
+    rows: list[dict[str, Any]] = []
+    curves: dict[str, list[dict[str, float]]] = {}
     for config, optimizer in built:
         records: list[dict[str, float]] = []
         progress = Progress(config["steps"], stream=err, label=config.label())

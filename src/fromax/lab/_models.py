@@ -22,6 +22,11 @@ class Model(NamedTuple):
     apply: Callable[[Params, jax.Array], jax.Array]
 
 
+def _add_bias(x: jax.Array, bias: jax.Array) -> jax.Array:
+    """``x + bias`` over the last axis, broadcast explicitly (no implicit rank promotion)."""
+    return x + jnp.expand_dims(bias, tuple(range(x.ndim - 1)))
+
+
 def _dense(key: jax.Array, fan_in: int, fan_out: int) -> dict[str, jax.Array]:
     w = jax.random.normal(key, (fan_in, fan_out), jnp.float32) / math.sqrt(fan_in)
     return {"w": w, "b": jnp.zeros(fan_out, jnp.float32)}
@@ -47,8 +52,8 @@ def mlp(hidden: Sequence[int] = (128,)) -> Model:
     def apply(params: Params, x: jax.Array) -> jax.Array:
         x = x.reshape(x.shape[0], -1)
         for layer in params[:-1]:
-            x = jax.nn.relu(x @ layer["w"] + layer["b"])
-        return x @ params[-1]["w"] + params[-1]["b"]
+            x = jax.nn.relu(_add_bias(x @ layer["w"], layer["b"]))
+        return _add_bias(x @ params[-1]["w"], params[-1]["b"])
 
     return Model("mlp", init, apply)
 
@@ -91,9 +96,9 @@ def cnn(channels: Sequence[int] = (16, 32)) -> Model:
             x = jax.lax.conv_general_dilated(
                 x, layer["w"], (stride, stride), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
             )
-            x = jax.nn.relu(x + layer["b"])
+            x = jax.nn.relu(_add_bias(x, layer["b"]))
         x = x.reshape(x.shape[0], -1)
-        return x @ params["head"]["w"] + params["head"]["b"]
+        return _add_bias(x @ params["head"]["w"], params["head"]["b"])
 
     return Model("cnn", init, apply)
 

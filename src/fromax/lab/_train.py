@@ -150,7 +150,7 @@ def train(
             params=jax.device_put(run.params, replicated),
             opt_state=jax.device_put(run.opt_state, replicated),
         )
-        shardings = {
+        shardings: dict[str, Any] = {
             "in_shardings": (replicated, replicated, split, split),
             "out_shardings": (replicated, replicated, replicated),
         }

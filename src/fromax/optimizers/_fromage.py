@@ -91,6 +91,8 @@ def fromage_update(
     step = eta * ratio / root  # eta * m * r
 
     if p_bound is not None:
+        if initial_norm is None:
+            raise ValueError("fromage_update's p_bound needs initial_norm: pass ||W_0||")
         # ||W_new||^2 from the norms already taken: m^2 ||W - eta r g||^2.
         c = eta * ratio
         new_sq = (w_sq - 2 * c * jnp.sum(w * g) + c * c * g_sq) / (1 + eta * eta)

@@ -162,7 +162,7 @@ def _schedule_free(
             )
         else:
 
-            def one(g, p, z):
+            def one_without_moments(g, p, z):
                 direction = g.astype(z.dtype)
                 if decay is not None:
                     direction = direction + decay * p.astype(z.dtype)
@@ -171,7 +171,12 @@ def _schedule_free(
                 return _interpolate(p, new_z, z_step, state.b1, b1, c), new_z
 
             new, z = map_arrays(
-                one, updates, params, state.z, names=("updates", "params", "state.z"), outputs=2
+                one_without_moments,
+                updates,
+                params,
+                state.z,
+                names=("updates", "params", "state.z"),
+                outputs=2,
             )
             moments = None
         return new, ScheduleFreeState(z, moments, weight_sum, max_lr, b1)

@@ -356,10 +356,12 @@ class Schedule:
             return NotImplemented
         mine, my_tree = jax.tree.flatten(self)
         theirs, their_tree = jax.tree.flatten(other)
-        if my_tree != their_tree:
+        # jaxlib ships no type stub for PyTreeDef, so mypy cannot compare two.
+        if my_tree != their_tree:  # type: ignore[operator]
             return False
-        concrete = [(_concrete(a), _concrete(b)) for a, b in zip(mine, theirs, strict=True)]
-        if any(a is None or b is None for a, b in concrete):
+        pairs = [(_concrete(a), _concrete(b)) for a, b in zip(mine, theirs, strict=True)]
+        concrete = [(a, b) for a, b in pairs if a is not None and b is not None]
+        if len(concrete) < len(pairs):
             return self is other
         return all(np.array_equal(a, b) for a, b in concrete)
 

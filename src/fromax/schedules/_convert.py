@@ -28,10 +28,12 @@ def as_schedule(value: Any, name: str) -> Schedule:
         A schedule.
 
     Example:
+        >>> import jax.numpy as jnp
         >>> from fromax import schedules
         >>> schedules.as_schedule(0.1, "learning_rate")
         constant(value=0.1)
-        >>> float(schedules.as_schedule(lambda t: 0.1 / (1 + t), "learning_rate")(1))
+        >>> inverse = lambda t: 0.1 / (1 + t.astype(jnp.float32))  # t: an int32 array
+        >>> float(schedules.as_schedule(inverse, "learning_rate")(1))
         0.05
     """
     if isinstance(value, Schedule):

@@ -18,7 +18,7 @@ from fromax.schedules._base import (
 __all__ = ["cosine_decay", "warmup_cosine_decay"]
 
 
-def cosine_fraction(remaining: jax.Array, exponent: jax.Array) -> jax.Array:
+def cosine_fraction(remaining: jax.Array, exponent: jax.Array | float) -> jax.Array:
     """((1 + cos(pi p)) / 2) ** exponent with p = 1 - ``remaining``, clipped to [0, 1].
 
     Computed as sin(pi (1 - p) / 2) ** (2 exponent): the same number, but

@@ -115,7 +115,8 @@ class sgdr(Schedule):
         return jnp.where(local < warmup, ramp, anneal)
 
     def _boundaries(self, until: int) -> list[float]:
-        steps, start, length = [], 0.0, float(self.decay_steps)
+        steps: list[float] = []
+        start, length = 0.0, float(self.decay_steps)
         warmup = float(self.warmup_steps)
         while start <= until and len(steps) < 1000:
             steps += [start + warmup] if warmup else []

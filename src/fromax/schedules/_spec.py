@@ -213,7 +213,7 @@ def _call(node: ast.Call) -> Schedule:
             )
         seen.add(keyword.arg)
     args = [_build(a) for a in node.args]
-    kwargs = {k.arg: _build(k.value) for k in node.keywords}
+    kwargs = {k.arg: _build(k.value) for k in node.keywords if k.arg is not None}
     cls = known[name]
     try:
         inspect.signature(cls).bind(*args, **kwargs)

@@ -126,7 +126,7 @@ class warmup_stable_decay(Schedule):
         total = concrete_number(self.decay_steps)
         warmup = concrete_number(self.warmup_steps)
         cooldown = concrete_number(self._cooldown_length())
-        if None in (total, warmup, cooldown):
+        if total is None or warmup is None or cooldown is None:
             return
         if warmup + cooldown > total:
             raise ValueError(
@@ -137,6 +137,7 @@ class warmup_stable_decay(Schedule):
     def _cooldown_length(self) -> jax.Array:
         if self.cooldown_steps is not None:
             return self.cooldown_steps.astype(jnp.float32)
+        assert self.cooldown_fraction is not None  # __init__ sets one of the two
         return self.cooldown_fraction * self.decay_steps.astype(jnp.float32)
 
     def _value(self, step: Any) -> jax.Array:
@@ -157,7 +158,7 @@ class warmup_stable_decay(Schedule):
             value = self.peak_value * (self.end_value / self.peak_value) ** (1.0 - remaining)
         value = jnp.where(remaining <= 0.0, self.end_value, value)
         ramp = linear_ramp(t, self.init_value, self.peak_value, self.warmup_steps)
-        return jnp.where(t < self.warmup_steps, ramp, value)
+        return jnp.where(t < self.warmup_steps.astype(jnp.float32), ramp, value)
 
     def _boundaries(self, until: int) -> list[float]:
         total = float(self.decay_steps)
