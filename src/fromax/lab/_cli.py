@@ -15,7 +15,7 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-DEMO_STEPS = 300
+DEMO_STEPS = 240
 # The demo: each optimiser with its GPT recipe (lab/_recipes.py), on a small GPT.
 DEMO_OPTIMIZERS = ("adamw", "muon", "fromage")
 DEMO_GPT = {"layers": 2, "width": 64, "heads": 4, "context": 64}
@@ -266,7 +266,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="a short comparison of optimizers on a small GPT")
     _add_run_arguments(demo, steps=DEMO_STEPS)
     demo.add_argument("--out", default="runs/demo")
-    demo.set_defaults(run=_demo, devices=1, model="gpt", **DEMO_GPT)
+    demo.set_defaults(run=_demo, devices=1, model="gpt", eval_every=60, **DEMO_GPT)
 
     from fromax.lab._schedule_command import add_schedule_command
 
