@@ -14,7 +14,7 @@ import fromax
 from fromax import schedules
 from fromax._core import _registry
 from fromax._core._registry import Choice, Hyperparameter, Number, declare, declared
-from fromax.lab._cli import main
+from fromax.lab._cli import _demo_optimizers, main
 from fromax.lab._commands import RunConfig
 from fromax.lab._data import load_dataset
 from fromax.lab._models import mlp
@@ -223,7 +223,19 @@ def toy_with_a_choice():
 def test_demo_runs_quickly(tmp_path, capsys):
     assert main(["demo", "--steps", "20", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert out.count("fromage") >= 2 and "adam" in out and "figure:" in out
+    # A short GPT comparison with each optimiser's recipe, then the command for the full one.
+    assert "on Shakespeare, a GPT of 2 layers" in out and "validation loss" in out
+    assert "adamw lr=warmup_cosine_decay" in out and "fromage lr=warmup_cosine_decay" in out
+    assert "figure:" in out
+    assert (
+        out.rstrip()
+        .splitlines()[-1]
+        .endswith(
+            "fromax compare --model gpt --dataset shakespeare --optimizers "
+            + ",".join(_demo_optimizers())
+            + " --steps 2000 --out runs/gpt"
+        )
+    )
 
 
 @pytest.mark.parametrize(

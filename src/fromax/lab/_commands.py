@@ -1,4 +1,7 @@
-"""The commands behind ``fromax train``, ``compare``, ``sweep``, ``optimizers`` and ``demo``."""
+"""The commands behind ``fromax train``, ``compare``, ``sweep``, ``optimizers`` and ``demo``.
+
+``sample`` (text from a trained GPT) is in ``_sample_command``.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +17,13 @@ import numpy as np
 
 from fromax._checkpoint import load_checkpoint_metadata, restore_checkpoint, save_checkpoint
 from fromax.lab._data import load_dataset
+from fromax.lab._gpt import GPTConfig, gpt
 from fromax.lab._models import MODELS
 from fromax.lab._optimizers import build, listing, markdown_table, optimizer_spec, parse_hyper
 from fromax.lab._plots import PlotUnavailable, compare_figure, sweep_figure, training_figure
 from fromax.lab._progress import Progress
+from fromax.lab._recipes import gpt_trees
+from fromax.lab._text import TEXTS, TextData, load_corpus
 from fromax.lab._train import Run, evaluate, init_run, sweep, train
 
 __all__ = ["RunConfig", "compare_command", "optimizers_command", "sweep_command", "train_command"]
@@ -35,8 +41,14 @@ class RunConfig(dict):
         return cls(fields)
 
     def hyper_kwargs(self) -> dict[str, Any]:
-        """The ``--hyper`` options, each parsed by the kind its optimiser declares."""
-        return parse_hyper(self["optimizer"], self["hyper"])
+        """The ``--hyper`` options, each parsed by the kind its optimiser declares,
+        and on the GPT its weight decay mask and Muon's or Scion's labels."""
+        kwargs = parse_hyper(self["optimizer"], self["hyper"])
+        if self.get("model") == "gpt":
+            declaration = optimizer_spec(self["optimizer"])
+            trees = gpt_trees(self["optimizer"], lambda name: name in declaration)
+            kwargs = {**trees, **kwargs}
+        return kwargs
 
     def optimizer(self) -> Any:
         """Builds the optimiser, checking every hyperparameter name first."""
@@ -57,11 +69,47 @@ def _check_positive(**values: int) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
 
 
+def _is_text(config: Mapping[str, Any]) -> bool:
+    return bool(config.get("data")) or config["dataset"] in TEXTS
+
+
 def _load(config: Mapping[str, Any]):
-    if config["model"] not in MODELS:
-        raise ValueError(f"unknown model {config['model']!r}; choose one of: {', '.join(MODELS)}")
-    data = load_dataset(config["dataset"], seed=config["seed"])
-    return MODELS[config["model"]](), data
+    """The model and its data; a model given data of the wrong kind is refused."""
+    name = config["model"]
+    if name == "gpt":
+        if not _is_text(config):
+            raise ValueError(
+                f"--model gpt reads text, not --dataset {config['dataset']}: "
+                f"use --dataset {' or '.join(TEXTS)} or --data FILE.txt"
+            )
+        data = TextData(
+            load_corpus(config.get("data") or config["dataset"]), gpt_config(config).context
+        )
+        return gpt(gpt_config(config)), data
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join([*MODELS, 'gpt'])}")
+    if _is_text(config):
+        raise ValueError(f"--model {name} classifies examples; a text needs --model gpt")
+    return MODELS[name](), load_dataset(config["dataset"], seed=config["seed"])
+
+
+def gpt_config(config: Mapping[str, Any]) -> GPTConfig:
+    """The GPT's shape recorded in a run's config (``--layers`` ... ``--context``)."""
+    return GPTConfig(**config["gpt"]).check()
+
+
+def _check_vocabulary(config: RunConfig, data: Any) -> None:
+    """Records a text's characters in the config (``sample`` needs them); on resume, the
+    text must still have the characters the run was trained on."""
+    if not isinstance(data, TextData):
+        return
+    characters = data.corpus.vocabulary.characters
+    saved = config.setdefault("vocabulary", characters)
+    if saved != characters:
+        raise ValueError(
+            f"{data.name} no longer has the characters the run was trained on; "
+            "resume with the same text"
+        )
 
 
 def _draw(draw: Any, *args: Any, out: TextIO) -> Path | None:
@@ -84,8 +132,35 @@ def _data_order(config: Mapping[str, Any]) -> dict[str, int]:
 
 
 def _train(config: Mapping[str, Any], model: Any, optimizer: Any, data: Any, **extra: Any) -> Run:
-    """``train`` with the run's own steps, batch size, seed and devices."""
-    return train(model, optimizer, data, **_data_order(config), devices=config["devices"], **extra)
+    """``train`` with the run's own steps, batch size, seed, devices and evaluations."""
+    return train(
+        model,
+        optimizer,
+        data,
+        **_data_order(config),
+        devices=config["devices"],
+        eval_every=config.get("eval_every", 0),
+        **extra,
+    )
+
+
+def _progress(config: Mapping[str, Any], data: Any, err: TextIO, label: str) -> Progress:
+    context = getattr(data, "context", None)
+    tokens = config["batch_size"] * context if context else None
+    return Progress(config["steps"], stream=err, label=label, tokens_per_step=tokens)
+
+
+def _evaluator(model: Any, data: Any, progress: Progress):
+    """``on_eval`` for ``train``: the held-out loss, its time left out of the progress rate."""
+    x, y = data.held_out()
+
+    def on_eval(step: int, params: Any) -> dict[str, float]:
+        began = time.perf_counter()
+        loss, _ = evaluate(model, params, x, y)
+        progress.exclude(time.perf_counter() - began)
+        return {"val_loss": loss}
+
+    return on_eval
 
 
 def train_command(
@@ -106,6 +181,7 @@ def train_command(
     )
     optimizer = config.optimizer()
     model, data = _load(config)
+    _check_vocabulary(config, data)
     if resume:
         start, records = _restore(out_dir, config, model, optimizer, data)
         out.write(f"resuming {out_dir} at step {start.step} of {config['steps']}\n")
@@ -163,7 +239,7 @@ def _train_with_checkpoints(
 ) -> Run:
     """Trains from ``start``, appending metrics to ``records`` and the metrics file,
     showing progress, and checkpointing every ``checkpoint_every`` steps and at the end."""
-    progress = Progress(config["steps"], stream=err, label=config["optimizer"])
+    progress = _progress(config, data, err, config["optimizer"])
 
     def on_steps(batch: list[dict[str, float]]) -> None:
         records.extend(batch)
@@ -180,8 +256,7 @@ def _train_with_checkpoints(
                 "data_order": {
                     "seed": config["seed"],
                     "batch_size": config["batch_size"],
-                    "rule": "batch t = rows t*B..(t+1)*B of numpy "
-                    "default_rng([seed, epoch]).permutation(n)",
+                    "rule": data.order_rule,
                 },
             },
         )
@@ -195,6 +270,7 @@ def _train_with_checkpoints(
         on_steps=on_steps,
         checkpoint_every=config.get("checkpoint_every", 0),
         on_checkpoint=on_checkpoint,
+        on_eval=_evaluator(model, data, progress),
     )
     progress.close()
     on_checkpoint(run)
@@ -213,8 +289,9 @@ def _summarise(
     out: TextIO,
 ) -> dict[str, Any]:
     """Evaluates the trained model; writes summary.json and the figure, and says so."""
-    train_loss, train_accuracy = evaluate(model, run.params, data.x_train, data.y_train)
-    test_loss, test_accuracy = evaluate(model, run.params, data.x_test, data.y_test)
+    train_loss, train_accuracy = evaluate(model, run.params, *data.train_sample())
+    test_loss, test_accuracy = evaluate(model, run.params, *data.held_out())
+    held = data.held_out_name
     summary = {
         "optimizer": config["optimizer"],
         "learning_rate": config.get("learning_rate"),
@@ -224,8 +301,8 @@ def _summarise(
         "steps": run.step,
         "train_loss": train_loss,
         "train_accuracy": train_accuracy,
-        "test_loss": test_loss,
-        "test_accuracy": test_accuracy,
+        f"{held}_loss": test_loss,
+        f"{held}_accuracy": test_accuracy,
         "seconds": seconds,
         "steps_per_second": steps_run / max(seconds, 1e-9),
     }
@@ -233,7 +310,7 @@ def _summarise(
     figure = _draw(training_figure, records, out_dir / "training.png", config.label(), out=out)
     out.write(
         f"{config.label()}: {run.step} steps in {seconds:.1f} s, train loss {train_loss:.4f}, "
-        f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.3f}\n"
+        f"{held} loss {test_loss:.4f}, {held} accuracy {test_accuracy:.3f}\n"
         f"wrote {out_dir / METRICS}, {out_dir / 'summary.json'}"
         + (f", {figure}" if figure else "")
         + "\n"
@@ -249,44 +326,57 @@ def compare_command(
     out_dir.mkdir(parents=True, exist_ok=True)
     built = [(c, c.optimizer()) for c in configs]  # fail on a bad argument before training
     model, data = _load(configs[0])
+    held = data.held_out_name
     rows: list[dict[str, Any]] = []
     curves: dict[str, list[dict[str, float]]] = {}
     for config, optimizer in built:
         records: list[dict[str, float]] = []
-        progress = Progress(config["steps"], stream=err, label=config.label())
+        progress = _progress(config, data, err, config.label())
 
         def on_steps(batch, records=records, progress=progress):
             records.extend(batch)
             progress.update(batch)
 
         began = time.perf_counter()
-        run = _train(config, model, optimizer, data, on_steps=on_steps)
+        run = _train(
+            config,
+            model,
+            optimizer,
+            data,
+            on_steps=on_steps,
+            on_eval=_evaluator(model, data, progress),
+        )
         seconds = time.perf_counter() - began
         progress.close()
-        test_loss, test_accuracy = evaluate(model, run.params, data.x_test, data.y_test)
+        test_loss, test_accuracy = evaluate(model, run.params, *data.held_out())
         label = config.label()
         curves[label] = records
         rows.append(
             {
                 "label": label,
                 "train_loss": records[-1]["loss"],
-                "test_loss": test_loss,
-                "test_accuracy": test_accuracy,
+                f"{held}_loss": test_loss,
+                f"{held}_accuracy": test_accuracy,
                 "seconds": seconds,
             }
         )
-    width = max(len(r["label"]) for r in rows)
-    out.write(f"{'optimizer':<{width}}  train loss  test loss  test accuracy  time\n")
-    for r in rows:
-        out.write(
-            f"{r['label']:<{width}}  {r['train_loss']:10.4f}  {r['test_loss']:9.4f}  "
-            f"{r['test_accuracy']:13.3f}  {r['seconds']:4.1f} s\n"
-        )
+    _compare_table(rows, held, out)
     _write_json(out_dir / "compare.json", rows)
     figure = _draw(compare_figure, curves, out_dir / "compare.png", out=out)
     if figure:
         out.write(f"figure: {figure}\n")
     return rows
+
+
+def _compare_table(rows: list[dict[str, Any]], held: str, out: TextIO) -> None:
+    width = max(len(r["label"]) for r in rows)
+    out.write(f"{'optimizer':<{width}}  train loss  {held} loss  {held} accuracy  time\n")
+    loss_width, accuracy_width = len(held) + 5, len(held) + 9
+    for r in rows:
+        out.write(
+            f"{r['label']:<{width}}  {r['train_loss']:10.4f}  {r[f'{held}_loss']:{loss_width}.4f}  "
+            f"{r[f'{held}_accuracy']:{accuracy_width}.3f}  {r['seconds']:4.1f} s\n"
+        )
 
 
 def parse_values(text: str) -> np.ndarray:
@@ -336,7 +426,8 @@ def sweep_command(
         f"{name}: {len(values)} learning rates x {config['steps']} steps in "
         f"{seconds:.1f} s, compiled once ({len(traces)} trace for {len(values)} runs)\n"
     )
-    out.write("learning rate  final train loss  test loss  test accuracy\n")
+    held = data.held_out_name
+    out.write(f"learning rate  final train loss  {held} loss  {held} accuracy\n")
     rows = []
     for value, losses, test_loss, accuracy in zip(
         values, results["loss"], results["test_loss"], results["test_accuracy"], strict=True
@@ -346,12 +437,15 @@ def sweep_command(
             {
                 "learning_rate": float(value),
                 "final_train_loss": final,
-                "test_loss": float(test_loss),
-                "test_accuracy": float(accuracy),
+                f"{held}_loss": float(test_loss),
+                f"{held}_accuracy": float(accuracy),
             }
         )
         shown = "nan" if not math.isfinite(final) else f"{final:16.4f}"
-        out.write(f"{value:13.4g}  {shown:>16}  {float(test_loss):9.4f}  {float(accuracy):13.3f}\n")
+        out.write(
+            f"{value:13.4g}  {shown:>16}  {float(test_loss):{len(held) + 5}.4f}  "
+            f"{float(accuracy):{len(held) + 9}.3f}\n"
+        )
     summary = {"optimizer": name, "traces": len(traces), "seconds": seconds, "runs": rows}
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_json(out_dir / "sweep.json", summary)

@@ -18,11 +18,26 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["DATASETS", "Dataset", "load_dataset", "load_digits"]
+__all__ = ["DATASETS", "Dataset", "batch_indices", "load_dataset", "load_digits"]
+
+
+def batch_indices(n_examples: int, batch_size: int, seed: int, step: int) -> np.ndarray:
+    """The rows of the training set in batch ``step`` (0-based), a pure function.
+
+    Example:
+        >>> from fromax.lab._data import batch_indices
+        >>> a = batch_indices(10, 4, seed=0, step=3)
+        >>> (a == batch_indices(10, 4, seed=0, step=3)).all(), len(a)
+        (np.True_, 4)
+    """
+    per_epoch = n_examples // batch_size
+    epoch, i = divmod(step, per_epoch)
+    order = np.random.default_rng([seed, epoch]).permutation(n_examples)
+    return order[i * batch_size : (i + 1) * batch_size]
 
 
 class Dataset(NamedTuple):
@@ -43,6 +58,55 @@ class Dataset(NamedTuple):
     y_test: np.ndarray
     num_classes: int
     name: str = ""
+
+    # What the training loop asks of any data (text too: ``_text.TextData``).
+    held_out_name = "test"
+    order_rule = "batch t = rows t*B..(t+1)*B of numpy default_rng([seed, epoch]).permutation(n)"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one example."""
+        return self.x_train.shape[1:]
+
+    def check_batch(self, batch_size: int) -> None:
+        """A one-line error unless ``batch_size`` examples can be drawn without repeats."""
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if batch_size > len(self.x_train):
+            raise ValueError(
+                f"batch_size {batch_size} is larger than the {len(self.x_train)} training examples"
+            )
+
+    def index(self, batch_size: int, seed: int, step: int) -> np.ndarray:
+        """What picks batch ``step`` out of :meth:`train_arrays`: its rows."""
+        return batch_indices(len(self.x_train), batch_size, seed, step)
+
+    def train_arrays(self) -> tuple[np.ndarray, ...]:
+        return (self.x_train, self.y_train)
+
+    def gather(self, arrays: tuple[Any, ...], index: Any) -> tuple[Any, Any]:
+        """``(x, y)`` of the batch ``index`` picks; NumPy or (inside jit) JAX arrays."""
+        x, y = arrays
+        return x[index], y[index]
+
+    def batch(self, batch_size: int, seed: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch ``step`` (0-based) of the training set: ``(x, y)``.
+
+        Example:
+            >>> from fromax.lab._data import load_digits
+            >>> x, y = load_digits().batch(32, seed=0, step=5)
+            >>> x.shape, y.shape
+            ((32, 8, 8), (32,))
+        """
+        return self.gather(self.train_arrays(), self.index(batch_size, seed, step))
+
+    def held_out(self) -> tuple[np.ndarray, np.ndarray]:
+        """The test split, ``(x, y)``."""
+        return self.x_test, self.y_test
+
+    def train_sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """The examples the final training loss is measured on: all of them."""
+        return self.x_train, self.y_train
 
 
 def _split(

@@ -43,12 +43,17 @@ def _series(records: Sequence[Mapping[str, float]], key: str) -> tuple[list[floa
 def training_figure(records: Sequence[Mapping[str, float]], path: Path, title: str) -> Path:
     """Loss, accuracy and each hyperparameter against the step, one panel each."""
     plt = _pyplot()
-    hypers = [k for k in records[0] if k not in ("step", "loss", "accuracy")]
+    hypers = [k for k in records[0] if k not in ("step", "loss", "accuracy", "val_loss")]
     panels = ["loss", "accuracy", *hypers]
     fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.2 * len(panels)), sharex=True)
     for ax, key in zip(axes, panels, strict=True):
         ax.plot(*_series(records, key), linewidth=1)
         ax.set_ylabel(key.replace("_", " "))
+    # The held-out loss is on the evaluated steps only: points on the loss panel.
+    evaluated = [r for r in records if "val_loss" in r]
+    if evaluated:
+        axes[0].plot(*_series(evaluated, "val_loss"), "o-", markersize=3, label="held out")
+        axes[0].legend()
     axes[0].set_yscale("log")
     axes[0].set_title(title)
     axes[-1].set_xlabel("step")

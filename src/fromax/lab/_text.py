@@ -27,6 +27,7 @@ import numpy as np
 __all__ = [
     "TEXTS",
     "Corpus",
+    "TextData",
     "Vocabulary",
     "load_corpus",
     "read_text",
@@ -275,3 +276,58 @@ def validation_loss(
         total += float(_mean_loss(loss_fn, params, x, y)) * len(x)
         count += len(x)
     return total / count
+
+
+class TextData:
+    """A corpus in windows of ``context`` tokens, with the methods the training loop uses.
+
+    The classifiers' :class:`~fromax.lab._data.Dataset` has the same ones:
+    ``batch(batch_size, seed, step)`` gives ``(inputs, targets)``, each
+    ``[batch, context]``, and the targets are one token on; ``held_out()``
+    is a fixed set of validation windows (:func:`validation_windows`) and
+    ``train_sample()`` the same number of windows spread over the training
+    split, for the final training loss.
+
+    Example:
+        >>> from fromax.lab._text import TextData, load_corpus
+        >>> data = TextData(load_corpus("shakespeare"), context=8, evaluation_windows=16)
+        >>> x, y = data.batch(4, seed=0, step=0)
+        >>> x.shape, data.input_shape, data.num_classes, data.held_out()[0].shape
+        ((4, 8), (8,), 65, (16, 8))
+    """
+
+    held_out_name = "validation"
+    order_rule = "batch t = windows at numpy default_rng([seed, t]).integers(0, n - context, B)"
+
+    def __init__(self, corpus: Corpus, context: int, evaluation_windows: int = 512) -> None:
+        _check_length(len(corpus.train), context, "training")
+        _check_length(len(corpus.validation), context, "validation")
+        self.corpus, self.context = corpus, context
+        self.name, self.num_classes = corpus.name, corpus.vocabulary.size
+        self.input_shape = (context,)
+        self._held_out = validation_windows(corpus.validation, context, evaluation_windows)
+        self._train_sample = validation_windows(corpus.train, context, evaluation_windows)
+
+    def check_batch(self, batch_size: int) -> None:
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+
+    def index(self, batch_size: int, seed: int, step: int) -> np.ndarray:
+        """What picks batch ``step`` out of :meth:`train_arrays`: its windows' starts."""
+        return window_starts(len(self.corpus.train), self.context, batch_size, seed, step)
+
+    def train_arrays(self) -> tuple[np.ndarray]:
+        return (self.corpus.train,)
+
+    def gather(self, arrays: tuple[Any], index: Any) -> tuple[Any, Any]:
+        """``(inputs, targets)`` of the windows starting at ``index``; NumPy or JAX."""
+        return windows(arrays[0], index, self.context)
+
+    def batch(self, batch_size: int, seed: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.gather(self.train_arrays(), self.index(batch_size, seed, step))
+
+    def held_out(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._held_out
+
+    def train_sample(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._train_sample

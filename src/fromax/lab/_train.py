@@ -1,7 +1,11 @@
-"""Training a small classifier with any optimiser: one run, resumable, on one or many devices.
+"""Training a small model with any optimiser: one run, resumable, on one or many devices.
 
-The data order is a pure function of (seed, step): batch ``step`` is a slice
-of a permutation drawn from ``(seed, epoch)``. A run is therefore resumed
+The data is a classification set (``_data.Dataset``) or a text in windows
+(``_text.TextData``); both give ``batch(batch_size, seed, step)``, and the
+model's logits have the classes (or the next character's vocabulary) on
+their last axis. The data order is a pure function of (seed, step): batch
+``step`` is a slice of a permutation drawn from ``(seed, epoch)``, or
+windows drawn from ``(seed, step)``. A run is therefore resumed
 from its parameters, its optimiser state (which carries the step and every
 schedule) and its step number alone, and ends bit for bit where an
 uninterrupted run ends.
@@ -19,7 +23,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from fromax._core._hyperparams import hyperparams
 from fromax._core._transformation import GradientTransformation, apply_updates
-from fromax.lab._data import Dataset
+from fromax.lab._data import Dataset, batch_indices
 from fromax.lab._models import Model
 
 __all__ = ["Run", "batch_indices", "evaluate", "init_run", "sweep", "train"]
@@ -33,31 +37,18 @@ class Run(NamedTuple):
     step: int
 
 
-def batch_indices(n_examples: int, batch_size: int, seed: int, step: int) -> np.ndarray:
-    """The rows of the training set in batch ``step`` (0-based), a pure function.
-
-    Example:
-        >>> from fromax.lab._train import batch_indices
-        >>> a = batch_indices(10, 4, seed=0, step=3)
-        >>> (a == batch_indices(10, 4, seed=0, step=3)).all(), len(a)
-        (np.True_, 4)
-    """
-    per_epoch = n_examples // batch_size
-    epoch, i = divmod(step, per_epoch)
-    order = np.random.default_rng([seed, epoch]).permutation(n_examples)
-    return order[i * batch_size : (i + 1) * batch_size]
-
-
 def _shortest(value: Any) -> float:
     """A float32 as the shortest decimal that reads back as it (0.05, not 0.0500000007)."""
     return float(str(np.float32(value)))
 
 
 def _loss_and_accuracy(model: Model, params: Any, x: jax.Array, y: jax.Array):
+    # Classes on the last axis: one label per example, or one per position
+    # (a language model's next characters); the mean runs over all of them.
     logits = model.apply(params, x)
-    log_probs = jax.nn.log_softmax(logits)
-    loss = -jnp.mean(jnp.take_along_axis(log_probs, y[:, None], axis=1))
-    return loss, jnp.mean(jnp.argmax(logits, axis=1) == y)
+    log_probs = jax.nn.log_softmax(logits, axis=-1)
+    loss = -jnp.mean(jnp.take_along_axis(log_probs, y[..., None], axis=-1))
+    return loss, jnp.mean(jnp.argmax(logits, axis=-1) == y)
 
 
 # One compiled evaluation per model and shape, reused across calls and runs.
@@ -65,24 +56,19 @@ _evaluate = jax.jit(lambda model, p, x, y: _loss_and_accuracy(model, p, x, y), s
 
 
 def evaluate(model: Model, params: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``params`` on ``(x, y)``."""
+    """Mean cross-entropy and accuracy of ``params`` on ``(x, y)`` (per position for text)."""
     loss, accuracy = _evaluate(model, params, x, y)
     return float(loss), float(accuracy)
 
 
 def init_run(model: Model, optimizer: GradientTransformation, data: Dataset, seed: int) -> Run:
     """Fresh parameters (drawn from ``seed``) and optimiser state, at step 0."""
-    params = model.init(jax.random.key(seed), data.x_train.shape[1:], data.num_classes)
+    params = model.init(jax.random.key(seed), data.input_shape, data.num_classes)
     return Run(params, optimizer.init(params), 0)
 
 
 def _check_batch(data: Dataset, batch_size: int, devices: int) -> None:
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    if batch_size > len(data.x_train):
-        raise ValueError(
-            f"batch_size {batch_size} is larger than the {len(data.x_train)} training examples"
-        )
+    data.check_batch(batch_size)
     if batch_size % devices:
         raise ValueError(f"batch_size {batch_size} must be a multiple of devices ({devices})")
 
@@ -113,13 +99,18 @@ def train(
     log_every: int = 25,
     checkpoint_every: int = 0,
     on_checkpoint: Callable[[Run], None] = lambda run: None,
+    eval_every: int = 0,
+    on_eval: Callable[[int, Any], dict[str, float]] = lambda step, params: {},
 ) -> Run:
     """Trains ``model`` with ``optimizer`` until ``steps`` steps are done.
 
     Every step's training loss and accuracy and every hyperparameter's value
     are handed to ``on_steps`` in batches of ``log_every`` records
     (``{"step": 1, "loss": ..., "accuracy": ..., "learning_rate": ...}``,
-    steps counted from 1). With ``devices > 1`` the batch is split across
+    steps counted from 1); the first step's record comes alone, as soon as
+    it is done, so a caller can time the steps after compilation. Every
+    ``eval_every`` steps, ``on_eval(step, params)``'s values (say
+    ``{"val_loss": ...}``) join that step's record. With ``devices > 1`` the batch is split across
     that many devices (data parallel, ``jax.sharding``); parameters and
     optimiser state are replicated.
 
@@ -134,6 +125,8 @@ def train(
         log_every: how many steps between calls of ``on_steps``.
         checkpoint_every: call ``on_checkpoint`` every this many steps (0: never).
         on_checkpoint: receives the run at each checkpoint.
+        eval_every: call ``on_eval`` every this many steps (0: never).
+        on_eval: the parameters after a step -> values to record with it.
 
     Returns:
         The run after ``steps`` steps.
@@ -181,10 +174,11 @@ def train(
             pending.clear()
 
     for t in range(run.step, steps):
-        rows = batch_indices(len(data.x_train), batch_size, seed, t)
-        params, state, record = step(params, state, data.x_train[rows], data.y_train[rows])
+        params, state, record = step(params, state, *data.batch(batch_size, seed, t))
+        if eval_every and (t + 1) % eval_every == 0:
+            record = {**record, **on_eval(t + 1, params)}
         pending.append((t + 1, record))
-        if len(pending) >= log_every:
+        if len(pending) >= log_every or t == run.step:
             flush()
         if checkpoint_every and (t + 1) % checkpoint_every == 0:
             flush()
@@ -217,33 +211,34 @@ def sweep(
 
     Returns:
         ``{"loss": [values, steps] training losses, "test_loss": [values],
-        "test_accuracy": [values]}``.
+        "test_accuracy": [values]}``; for text, "test" is the validation windows.
     """
     if steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
     _check_batch(data, batch_size, 1)
-    params = model.init(jax.random.key(seed), data.x_train.shape[1:], data.num_classes)
-    rows = np.stack([batch_indices(len(data.x_train), batch_size, seed, t) for t in range(steps)])
-    x_train, y_train = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
-    x_test, y_test = jnp.asarray(data.x_test), jnp.asarray(data.y_test)
+    params = model.init(jax.random.key(seed), data.input_shape, data.num_classes)
+    # Every batch's rows (or windows' starts) drawn up front; the batches
+    # themselves are gathered inside the scan, from the training set on device.
+    plan = np.stack([data.index(batch_size, seed, t) for t in range(steps)])
+    train_arrays = tuple(jnp.asarray(a) for a in data.train_arrays())
+    x_test, y_test = (jnp.asarray(a) for a in data.held_out())
 
-    def one(value, rows):
+    def one(value, plan):
         optimizer = make_optimizer(value)
 
-        def body(carry, batch):
+        def body(carry, index):
             p, s = carry
-            loss, grads = jax.value_and_grad(
-                lambda p: _loss_and_accuracy(model, p, x_train[batch], y_train[batch])[0]
-            )(p)
+            x, y = data.gather(train_arrays, index)
+            loss, grads = jax.value_and_grad(lambda p: _loss_and_accuracy(model, p, x, y)[0])(p)
             updates, s = optimizer.update(grads, s, p)
             return (apply_updates(p, updates), s), loss
 
-        (final, _), losses = jax.lax.scan(body, (params, optimizer.init(params)), rows)
+        (final, _), losses = jax.lax.scan(body, (params, optimizer.init(params)), plan)
         test_loss, test_accuracy = _loss_and_accuracy(model, final, x_test, y_test)
         return losses, test_loss, test_accuracy
 
     program = jax.jit(jax.vmap(one, in_axes=(0, None)))
     losses, test_loss, test_accuracy = jax.device_get(
-        program(jnp.asarray(values, jnp.float32), jnp.asarray(rows))
+        program(jnp.asarray(values, jnp.float32), jnp.asarray(plan))
     )
     return {"loss": losses, "test_loss": test_loss, "test_accuracy": test_accuracy}
