@@ -228,8 +228,8 @@ class _Archive:
             raise self.unreadable(error) from None
         if len(data) != size:
             raise self.unreadable(EOFError(f"member {name} ends early"))
-        order = "F" if fortran else "C"
-        return np.frombuffer(data, dtype=found_dtype).reshape(found_shape, order=order)
+        flat = np.frombuffer(data, dtype=found_dtype)
+        return flat.reshape(found_shape, order="F") if fortran else flat.reshape(found_shape)
 
     def _header(self, f: Any, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
         try:

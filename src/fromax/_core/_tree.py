@@ -14,7 +14,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["compute_dtype", "is_none", "map_arrays", "zeros_along", "zeros_in_compute_dtype"]
+__all__ = [
+    "compute_dtype",
+    "flatten_up_to",
+    "is_none",
+    "map_arrays",
+    "zeros_along",
+    "zeros_in_compute_dtype",
+]
 
 
 def compute_dtype(dtype: Any) -> np.dtype:
@@ -34,6 +41,19 @@ def is_none(x: Any) -> bool:
 def _describe(tree: Any) -> str:
     text = str(jax.tree.structure(tree, is_leaf=is_none))
     return text if len(text) <= 200 else text[:200] + "..."
+
+
+def flatten_up_to(treedef: Any, tree: Any) -> list[Any]:
+    """``tree``'s subtrees at the leaves of ``treedef`` (a prefix of ``tree``'s structure).
+
+    Example:
+        >>> import jax
+        >>> from fromax._core._tree import flatten_up_to
+        >>> flatten_up_to(jax.tree.structure({"a": 0, "b": 0}), {"a": (1, 2), "b": 3})
+        [(1, 2), 3]
+    """
+    # jaxlib ships no type stub for PyTreeDef: mypy does not know flatten_up_to.
+    return treedef.flatten_up_to(tree)
 
 
 def check_same_structure(
@@ -103,8 +123,7 @@ def map_arrays(
     if outputs == 1:
         return jax.tree.map(leaf, *trees, is_leaf=is_none)
     leaves, treedef = jax.tree.flatten(trees[0], is_leaf=is_none)
-    # jaxlib ships no type stub for PyTreeDef: mypy does not know flatten_up_to.
-    others = [treedef.flatten_up_to(t) for t in trees[1:]]  # type: ignore[attr-defined]
+    others = [flatten_up_to(treedef, t) for t in trees[1:]]
     results = [leaf(*args) for args in zip(leaves, *others, strict=True)]
     return tuple(jax.tree.unflatten(treedef, [r[i] for r in results]) for i in range(outputs))
 

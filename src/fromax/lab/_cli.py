@@ -188,7 +188,7 @@ def _demo_optimizers() -> list[str]:
 
 def _demo(args: argparse.Namespace) -> int:
     names = _demo_optimizers()
-    shape = _gpt_shape(args)
+    shape = _gpt_shape(args) or GPT_DEFAULTS  # the demo's model is the GPT
     print(
         f"fromax demo: {', '.join(names)} (each with its GPT recipe) on Shakespeare, a GPT of "
         f"{shape['layers']} layers, width {shape['width']}, context {shape['context']}, "

@@ -126,7 +126,7 @@ def _write_json(path: Path, value: Any) -> None:
     temporary.replace(path)
 
 
-def _data_order(config: Mapping[str, Any]) -> dict[str, int]:
+def _data_order(config: Mapping[str, Any]) -> dict[str, Any]:
     """The run's steps, batch size and seed: with the data, they fix every batch."""
     return {key: config[key] for key in ("steps", "batch_size", "seed")}
 

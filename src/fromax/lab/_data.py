@@ -16,9 +16,10 @@ per row, any trailing shape) and an integer array ``y`` of labels 0..k-1.
 
 from __future__ import annotations
 
+import dataclasses
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,7 +41,8 @@ def batch_indices(n_examples: int, batch_size: int, seed: int, step: int) -> np.
     return order[i * batch_size : (i + 1) * batch_size]
 
 
-class Dataset(NamedTuple):
+@dataclasses.dataclass(frozen=True)
+class Dataset:
     """A classification data set split into train and test arrays.
 
     Attributes:
@@ -60,8 +62,10 @@ class Dataset(NamedTuple):
     name: str = ""
 
     # What the training loop asks of any data (text too: ``_text.TextData``).
-    held_out_name = "test"
-    order_rule = "batch t = rows t*B..(t+1)*B of numpy default_rng([seed, epoch]).permutation(n)"
+    held_out_name: ClassVar[str] = "test"
+    order_rule: ClassVar[str] = (
+        "batch t = rows t*B..(t+1)*B of numpy default_rng([seed, epoch]).permutation(n)"
+    )
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -140,7 +140,11 @@ def _init(key: jax.Array, vocab: int, config: GPTConfig) -> Params:
     def normal(name: str, std: float = _INIT_STD) -> jax.Array:
         return std * next(pieces).reshape(shapes[name])
 
-    params = {"embed": normal("embed"), "pos": normal("pos"), "head": normal("head")}
+    params: dict[str, Any] = {
+        "embed": normal("embed"),
+        "pos": normal("pos"),
+        "head": normal("head"),
+    }
     params["blocks"] = [
         {
             "attn": {"qkv": normal("qkv"), "proj": normal("proj", residual_std)},
@@ -341,5 +345,4 @@ def sample(
         raise ValueError(f"length must be >= 0, got {length}")
     if not temperature >= 0:
         raise ValueError(f"temperature must be >= 0 (0: the most likely token), got {temperature}")
-    temperature = jnp.asarray(temperature, jnp.float32)
-    return _generate_jit(params, prompt, key, temperature, config, length)
+    return _generate_jit(params, prompt, key, jnp.asarray(temperature, jnp.float32), config, length)

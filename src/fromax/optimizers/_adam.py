@@ -6,6 +6,8 @@ maths is written once, in :func:`~fromax.adam_direction` (``_adam_direction.py``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fromax._core._bounds import NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import MASK, resolve_mask
@@ -27,7 +29,7 @@ _NESTEROV = Hyperparameter("nesterov", Flag(), "Nadam's look-ahead first moment"
 
 
 def _adam_family(
-    owner: str, numbers: dict[str, ScalarOrSchedule | None], mask: Mask, nesterov: bool
+    owner: str, numbers: Mapping[str, ScalarOrSchedule | None], mask: Mask, nesterov: bool
 ) -> GradientTransformation:
     """Adam's direction; times -learning_rate and with decoupled decay when ``numbers`` has them.
 

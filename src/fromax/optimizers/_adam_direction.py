@@ -129,7 +129,7 @@ def _step_scalars(b1, b2, eps, eps_root, step, nesterov: bool) -> _StepScalars:
 def _direction(grad, mu, nu, k: _StepScalars):
     """:func:`adam_direction` with the step's scalars given."""
     dtype = mu.dtype
-    k = _StepScalars(*(None if x is None else x.astype(dtype) for x in k))
+    k = jax.tree.map(lambda x: x.astype(dtype), k)  # next_c1 may be None: no leaf
     g = grad.astype(dtype)
     new_mu = k.b1 * mu + k.one_minus_b1 * g
     new_nu = k.b2 * nu + k.one_minus_b2 * (g * g)

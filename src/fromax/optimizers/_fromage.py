@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -191,7 +191,8 @@ def fromage(
     ):
         del step
         lr, bound = hyper["learning_rate"], hyper.get("p_bound")
-        norms, names = (), ("updates", "params")
+        norms: tuple[Any, ...] = ()
+        names: tuple[str, ...] = ("updates", "params")
         if state.initial_norms is not None:  # p_bound is on
             norms, names = (state.initial_norms,), (*names, "state.initial_norms")
         new = map_arrays(

@@ -13,6 +13,7 @@ from typing import Any
 
 import jax
 
+from fromax._core._tree import flatten_up_to
 from fromax.optimizers._matrices import path_name
 
 __all__ = ["resolve_labels"]
@@ -51,7 +52,7 @@ def resolve_labels(
         ) from None
     leaves = jax.tree_util.tree_flatten_with_path(params, is_leaf=_is_none)[0]
     treedef = jax.tree.structure(params, is_leaf=_is_none)
-    flat_labels = treedef.flatten_up_to(full)
+    flat_labels = flatten_up_to(treedef, full)
     return [
         (path, leaf, label)
         for (path, leaf), label in zip(leaves, flat_labels, strict=True)

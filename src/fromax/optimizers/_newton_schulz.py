@@ -416,7 +416,7 @@ def orthogonalize_many(
     batched matmul per product instead of 12), and split again.
     """
     oriented = []
-    groups: dict[tuple[int, int], list[int]] = {}
+    groups: dict[tuple[int, ...], list[int]] = {}
     for i, x in enumerate(matrices):
         tall = x.shape[-2] > x.shape[-1]
         oriented.append(jnp.swapaxes(x, -1, -2) if tall else x)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -158,11 +158,17 @@ def _view(layer: ScionLayer, shape: tuple[int, ...], where_: str) -> MatrixView 
 
 def _lmo(norm: str, d: jax.Array, view: MatrixView | None, eps: jax.Array, orthogonal=None):
     """The LMO of ``norm`` at d (``orthogonal``: Newton-Schulz of d's matrices, for spectral)."""
+    if norm == "sign":
+        return jnp.sign(d) if view is None else jnp.sign(d) / view.fan_in
+    if norm == "rms":
+        return d / (jnp.sqrt(jnp.mean(d * d)) + eps)
+    if norm == "frobenius":
+        return d / (jnp.sqrt(jnp.sum(d * d)) + eps)
+    # The matrix norms: _view gave each of them a view.
+    view = cast(MatrixView, view)
     if norm == "spectral":
         o = view.from_matrices(orthogonal).astype(d.dtype)
         return o * math.sqrt(view.fan_out / view.fan_in)
-    if norm == "sign":
-        return jnp.sign(d) if view is None else jnp.sign(d) / view.fan_in
     if norm in ("colnorm", "rownorm"):
         y = view.to_matrices(d)
         # colnorm: each input unit's row to RMS 1 over the outputs (an embedding's
@@ -172,9 +178,7 @@ def _lmo(norm: str, d: jax.Array, view: MatrixView | None, eps: jax.Array, ortho
         size = view.fan_out if norm == "colnorm" else view.fan_in
         factor = 1 / math.sqrt(size) if norm == "colnorm" else math.sqrt(size)
         return view.from_matrices(y / (norms * factor + eps))
-    if norm == "rms":
-        return d / (jnp.sqrt(jnp.mean(d * d)) + eps)
-    return d / (jnp.sqrt(jnp.sum(d * d)) + eps)  # frobenius
+    raise ValueError(f"norm must be one of {SCION_NORMS}, got {norm!r}")
 
 
 def scion_lmo(
@@ -232,7 +236,8 @@ def scion_lmo(
     orthogonal = None
     if norm == "spectral":
         resolved = newton_schulz_coefficients(ns_coefficients, ns_steps)
-        orthogonal = _orthogonalize(view.to_matrices(d), resolved, eps, np.dtype(jnp.float32))
+        matrices = cast(MatrixView, view).to_matrices(d)
+        orthogonal = _orthogonalize(matrices, resolved, eps, np.dtype(jnp.float32))
     return _lmo(norm, d, view, eps, orthogonal)
 
 

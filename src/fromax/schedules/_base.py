@@ -136,12 +136,11 @@ def as_increasing_steps(values: Sequence[Any], name: str) -> jax.Array:
     steps = [as_step_count(b, f"{name}[{i}]") for i, b in enumerate(values)]
     concrete = [concrete_number(b) for b in steps]
     for i in range(1, len(concrete)):
-        if concrete[i] is not None and concrete[i - 1] is not None:
-            if not concrete[i] > concrete[i - 1]:
-                raise ValueError(
-                    f"{name} must increase strictly, got {int(concrete[i - 1])} "
-                    f"then {int(concrete[i])} at {name}[{i}]"
-                )
+        before, after = concrete[i - 1], concrete[i]
+        if before is not None and after is not None and not after > before:
+            raise ValueError(
+                f"{name} must increase strictly, got {int(before)} then {int(after)} at {name}[{i}]"
+            )
     return jnp.stack(steps) if steps else jnp.zeros((0,), jnp.int32)
 
 

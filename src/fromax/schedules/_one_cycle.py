@@ -36,7 +36,7 @@ def _anneal(
     start: jax.Array,
     end: jax.Array,
     t: jax.Array,
-    begin: jax.Array | float,
+    begin: jax.Array,
     finish: jax.Array,
     strategy: str,
 ) -> jax.Array:

@@ -95,7 +95,7 @@ class piecewise_constant(Schedule):
         boundaries, scales = _concrete(self.boundaries), _concrete(self.scales)
         if boundaries is not None and scales is not None:
             # 0-d NumPy arrays: indexing a JAX array 10,000 times takes seconds.
-            pairs = [
+            pairs: list[list[Any]] = [
                 [np.asarray(b), np.asarray(c)] for b, c in zip(boundaries, scales, strict=True)
             ]
         else:

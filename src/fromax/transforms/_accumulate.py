@@ -38,7 +38,8 @@ class AccumulateState(NamedTuple):
         ('AccumulateState', 1, 0)
     """
 
-    count: jax.Array
+    # Shadows tuple.count, as every fromax state names its step counter.
+    count: jax.Array  # type: ignore[assignment]
     accumulated: Any
     inner: Any
 

@@ -14,7 +14,7 @@ from fromax._core._transformation import (
     check_state,
     forward_extra,
 )
-from fromax._core._tree import is_none
+from fromax._core._tree import flatten_up_to, is_none
 from fromax._core._types import Mask, TransformationLike
 
 __all__ = ["MaskedState", "masked", "select_leaves"]
@@ -102,9 +102,9 @@ def masked(inner: TransformationLike, mask: Mask) -> GradientTransformation:
         merged = [
             n if on else u
             for u, on, n in zip(
-                treedef.flatten_up_to(updates),
-                treedef.flatten_up_to(flags),
-                treedef.flatten_up_to(new),
+                flatten_up_to(treedef, updates),
+                flatten_up_to(treedef, flags),
+                flatten_up_to(treedef, new),
                 strict=True,
             )
         ]
