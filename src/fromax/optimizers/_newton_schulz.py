@@ -298,7 +298,8 @@ def _gram_chain(x, triples, precision):
     segment. For a wide matrix this needs fewer flops (see :func:`gram_is_cheaper`).
     """
     m = x.shape[-2]
-    eye = jnp.eye(m, dtype=x.dtype)
+    # Batched explicitly: strict rank promotion refuses (m, m) + (batch, m, m).
+    eye = jnp.broadcast_to(jnp.eye(m, dtype=x.dtype), (*x.shape[:-2], m, m))
     start = 0
     for length in _segments(len(triples)):
         r = _gram_of(x, precision)
