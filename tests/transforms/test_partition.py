@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from tests.tracing import assert_max_traces
 
 import fromax
 from fromax import schedules
-from tests.tracing import assert_max_traces
 
 PARAMS = {"w": jnp.arange(6.0).reshape(2, 3) / 7, "b": jnp.array([0.5, -1.0, 2.0])}
 GRADS = [

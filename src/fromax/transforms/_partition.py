@@ -85,7 +85,7 @@ class PartitionState(NamedTuple):
     shared: Any
 
 
-class shared_value(Schedule):  # noqa: N801 (a schedule: named like a function)
+class shared_value(Schedule):
     """The value a ``partition`` sets for a shared hyperparameter in a group.
 
     ``partition`` puts this in place of the group's own schedule and sets it
@@ -216,7 +216,9 @@ def _leaf_labels(labels: Any, tree: Any, known: Mapping[str, Any]) -> tuple[list
 
 def _select(tree: Any, flat: list[Any], treedef: Any, label: str) -> Any:
     leaves = treedef.flatten_up_to(tree)
-    return treedef.unflatten([x if lab == label else None for x, lab in zip(leaves, flat)])
+    return treedef.unflatten(
+        [x if lab == label else None for x, lab in zip(leaves, flat, strict=True)]
+    )
 
 
 def _names_in(group_state: Any) -> dict[str, Bounds]:
