@@ -146,10 +146,16 @@ def _is_label_tree(labels: Any) -> bool:
 def _check_labels(value: Any, where: str) -> None:
     if callable(value) and not _is_label_tree(value):
         return
-    for path, leaf in jax.tree_util.tree_leaves_with_path(value):
+    leaves = jax.tree_util.tree_leaves_with_path(value)
+    if not leaves:
+        raise TypeError(f"{where} must be a pytree of labels or a callable, got {value!r}")
+    for path, leaf in leaves:
+        if not isinstance(leaf, str):
+            raise TypeError(
+                f"{where} must be a pytree of string labels or a callable, got {leaf!r} "
+                f"at {jax.tree_util.keystr(path) or '(the root)'}"
+            )
         _check_label(leaf, f"{where}{jax.tree_util.keystr(path)}")
-    if not jax.tree.leaves(value):
-        raise TypeError(f"{where} must be a pytree of strings or a callable, got {value!r}")
 
 
 def _check_shared(value: Any, where: str) -> None:
