@@ -38,7 +38,7 @@ __all__ = ["PartitionState", "partition", "shared_value"]
 _OWNER = "partition"
 
 
-class Groups(dict):  # type: ignore[type-arg]
+class Groups(dict):
     """``{label: state}``, flattened with a ``GroupKey(label)`` per entry: the key that
     makes :func:`~fromax.hyperparams` prefix the hyperparameters under it with the label."""
 
