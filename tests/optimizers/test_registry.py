@@ -17,6 +17,7 @@ import fromax
 from fromax._core._mask import MASK
 from fromax._core._registry import Choice, Flag, Integer, Number, Real, declared, spec
 from fromax._core._transformation import TRANSFORMATION
+from fromax.transforms._partition import LABELS, TRANSFORMS
 from optimizer_registry import all_entries
 
 # Public functions that return a GradientTransformation but build none of their own.
@@ -65,6 +66,10 @@ def _valid(hyperparameter):
         return fromax.sgd(0.1)
     if kind is MASK:
         return True
+    if kind is TRANSFORMS:
+        return {"a": fromax.sgd(0.1)}
+    if kind is LABELS:
+        return "a"
     if isinstance(kind, Integer):
         return max(kind.minimum, 1)
     return {Number: 0.1, Real: 0.1, Flag: False}[type(kind)]
@@ -81,6 +86,8 @@ def _wrong(hyperparameter):
         return "false"
     if isinstance(kind, Choice):
         return "none of them"
+    if kind is LABELS:
+        return [1, 2]  # a list of strings would be labels
     return "a string" if kind is TRANSFORMATION else ["a", "list"]
 
 

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fromax._core._bounds import Bounds
+from fromax._core._group_key import GroupKey, GroupLabel
 from fromax._core._state_dicts import ScheduleMap, ValueDict
 from fromax._core._transformation import GradientTransformation
 from fromax.schedules import Schedule, as_schedule, constant
@@ -230,6 +231,8 @@ def scheduled_transformation(
 
 
 def _key_name(key: Any) -> str:
+    if isinstance(key, GroupKey):
+        return GroupLabel(key.label)
     for attribute in ("idx", "key", "name"):
         if hasattr(key, attribute):
             return str(getattr(key, attribute))
@@ -269,13 +272,24 @@ def _states(tree: Any) -> Iterator[tuple[tuple[str, ...], TransformState]]:
 def _keyed(
     states: list[tuple[tuple[str, ...], TransformState]],
 ) -> dict[str, tuple[tuple[str, ...], str]]:
-    """``{key: (path, name)}``: plain names where unique, else ``path/name``."""
+    """``{key: (path, name)}``: plain names where unique, else ``path/name``.
+
+    A name under groups (``partition``'s labels) is always prefixed by them:
+    ``"adamw/learning_rate"``; ``path/name`` only where that is ambiguous.
+    """
     entries = [(path, name) for path, node in states for name in node.schedules]
+
+    def scoped(path: tuple[str, ...], name: str) -> str:
+        return "/".join([*(p for p in path if isinstance(p, GroupLabel)), name])
+
     counts: dict[str, int] = {}
-    for _, name in entries:
-        counts[name] = counts.get(name, 0) + 1
+    for path, name in entries:
+        counts[scoped(path, name)] = counts.get(scoped(path, name), 0) + 1
     return {
-        (name if counts[name] == 1 else "/".join((*path, name))): (path, name)
+        (scoped(path, name) if counts[scoped(path, name)] == 1 else "/".join((*path, name))): (
+            path,
+            name,
+        )
         for path, name in entries
     }
 

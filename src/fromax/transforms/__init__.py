@@ -13,12 +13,16 @@ from fromax.transforms._building_blocks import (
     trace,
 )
 from fromax.transforms._clipping import clip, clip_by_global_norm, global_norm
+from fromax.transforms._ema import EmaState, ema, ema_params
 from fromax.transforms._masked import MaskedState, masked
+from fromax.transforms._partition import PartitionState, partition, shared_value
 from fromax.transforms._skip_nonfinite import SkipNonfiniteState, all_finite, skip_nonfinite
 
 __all__ = [
     "AccumulateState",
+    "EmaState",
     "MaskedState",
+    "PartitionState",
     "SkipNonfiniteState",
     "TraceState",
     "accumulate_gradients",
@@ -26,10 +30,14 @@ __all__ = [
     "all_finite",
     "clip",
     "clip_by_global_norm",
+    "ema",
+    "ema_params",
     "global_norm",
     "masked",
     "momentum_update",
+    "partition",
     "scale_by_learning_rate",
+    "shared_value",
     "skip_nonfinite",
     "trace",
 ]
