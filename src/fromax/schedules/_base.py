@@ -61,16 +61,28 @@ def as_float_scalar(
     a tracer, and is taken as it is.
     """
     number = _real_scalar(value, name, "a number")
+    # A Python number becomes float32 even under jax_enable_x64 (where JAX would make
+    # it float64): a hyperparameter's dtype must not depend on that flag, or the
+    # state's dtypes would change at the first update. An array keeps a wider dtype.
+    if isinstance(value, int | float):
+        dtype = np.dtype(np.float32)
+    else:
+        dtype = compute_dtype(jnp.result_type(value))
     if number is not None:
         if not math.isfinite(number):
             raise ValueError(f"{name} must be finite, got {number}")
+        if abs(number) > float(np.finfo(dtype).max):
+            raise ValueError(
+                f"{name} must be finite in {dtype.name} (at most "
+                f"{float(np.finfo(dtype).max):.4g} in magnitude), got {number:g}"
+            )
         if positive and number <= 0:
             raise ValueError(f"{name} must be positive, got {number}")
         if minimum is not None and number < minimum:
             raise ValueError(f"{name} must be >= {minimum}, got {number}")
         if maximum is not None and number > maximum:
             raise ValueError(f"{name} must be <= {maximum}, got {number}")
-    return jnp.asarray(value, dtype=compute_dtype(jnp.result_type(value)))
+    return jnp.asarray(value, dtype=dtype)
 
 
 def as_step_count(
