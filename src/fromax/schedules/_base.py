@@ -176,6 +176,13 @@ def _real_scalar(value: Any, name: str, kind: str) -> float | None:
     returns it as a Python float, or None while it is being traced."""
     if isinstance(value, bool) or not _is_numeric(value):
         raise TypeError(f"{name} must be {kind}, got {value!r} of type {type(value).__name__}")
+    if isinstance(value, int) and abs(value) >= 2**128:
+        # float32 ends below 2**128; a Python int past float64's range would overflow
+        # float() with a message naming nothing.
+        raise ValueError(
+            f"{name} must be finite in float32 (at most 3.403e+38 in magnitude), got an "
+            f"integer of {len(str(abs(value)))} digits"
+        )
     if np.shape(value) != ():
         raise ValueError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
     return concrete_number(value)
@@ -189,6 +196,8 @@ def concrete_number(value: Any) -> float | None:
 
 def _is_numeric(value: Any) -> bool:
     """A real number or array (complex numbers are not hyperparameters)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return True  # JAX's result_type overflows on ints past int64
     if isinstance(value, int | float | np.number | np.ndarray | jax.Array):
         dtype = jnp.result_type(value)
         return jnp.issubdtype(dtype, jnp.number) and not jnp.issubdtype(dtype, jnp.complexfloating)
