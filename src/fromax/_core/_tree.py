@@ -45,7 +45,7 @@ def check_param_dtypes(params: Any, owner: str, complex_refused: str = "") -> No
         >>> check_param_dtypes({"w": jnp.arange(3)}, "sgd")
         Traceback (most recent call last):
         ...
-        TypeError: sgd cannot train params['w'] of dtype int32: cast it to a float dtype (params['w'].astype(jnp.float32)), or leave it out with fromax.masked
+        TypeError: sgd cannot train params['w'] of dtype int32: cast it to a float dtype ...
     """
     leaves = jax.tree_util.tree_flatten_with_path(params, is_leaf=is_none)[0]
     for path, leaf in leaves:
