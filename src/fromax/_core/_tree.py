@@ -149,8 +149,11 @@ def map_arrays(
     return tuple(jax.tree.unflatten(treedef, [r[i] for r in results]) for i in range(outputs))
 
 
-def zeros_in_compute_dtype(tree: Any) -> Any:
+def zeros_in_compute_dtype(tree: Any, *, real: bool = False) -> Any:
     """Zeros like ``tree``'s arrays, in float32 (or wider): optimiser moments.
+
+    With ``real=True``, in the real dtype of that (a complex parameter's
+    second moment).
 
     Built with ``zeros_like``, so each moment gets its parameter's sharding.
 
@@ -160,9 +163,13 @@ def zeros_in_compute_dtype(tree: Any) -> Any:
         >>> zeros_in_compute_dtype({"w": jnp.ones(2, jnp.bfloat16)})
         {'w': Array([0., 0.], dtype=float32)}
     """
-    return map_arrays(
-        lambda x: jnp.zeros_like(x, dtype=compute_dtype(x.dtype)), tree, names=("params",)
-    )
+
+    def zeros(x: Any) -> jax.Array:
+        dtype = compute_dtype(x.dtype)
+        # A second moment (|g|**2) of a complex parameter is real.
+        return jnp.zeros_like(x, dtype=jnp.finfo(dtype).dtype if real else dtype)
+
+    return map_arrays(zeros, tree, names=("params",))
 
 
 def zeros_along(param: jax.Array, axes: Sequence[int]) -> jax.Array:
