@@ -123,7 +123,8 @@ class Real(Kind):
                 f"{where} must be a Python number (it is used once, at init): "
                 f"{self.bounds.describe()}, got {value!r} of type {type(value).__name__}"
             )
-        if abs(value) > _FLOAT32_MAX:
+        magnitude: Any = abs(value)  # an int may be past float64's range: no float()
+        if magnitude > _FLOAT32_MAX:
             # It initialises a float32 state: past this it would start as inf.
             raise ValueError(
                 f"{where} must be finite in float32 (at most {_FLOAT32_MAX:.4g} in "

@@ -131,8 +131,9 @@ def _direction(grad, mu, nu, k: _StepScalars):
     # mu is complex for a complex parameter, nu (|g|**2, as optax) real: each product
     # takes its scalars in its own dtype (the two are one for a real parameter).
     dtype = mu.dtype
-    r = _StepScalars(*(None if x is None else x.astype(nu.dtype) for x in k))
-    k = _StepScalars(*(None if x is None else x.astype(dtype) for x in k))
+    # A NamedTuple is a pytree; the None of next_c1 is an empty subtree, kept.
+    r: _StepScalars = jax.tree.map(lambda x: x.astype(nu.dtype), k)
+    k = jax.tree.map(lambda x: x.astype(dtype), k)
     g = grad.astype(dtype)
     new_mu = k.b1 * mu + k.one_minus_b1 * g
     new_nu = r.b2 * nu + r.one_minus_b2 * abs_squared(g)
