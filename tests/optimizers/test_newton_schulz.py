@@ -173,3 +173,9 @@ def test_batched_chains_equal_one_matrix_at_a_time():
     for m, got in zip(matrices, together, strict=True):
         alone = np.stack([fromax.newton_schulz(one, 5, "jordan") for one in m])
         np.testing.assert_allclose(got, alone, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [None, jnp.ones((3, 3), jnp.int32)], ids=["None", "int32"])
+def test_newton_schulz_refuses_non_float_input_in_one_line(bad):
+    with pytest.raises(TypeError, match=r"^newton_schulz needs a real float matrix [^\n]*$"):
+        fromax.newton_schulz(bad)

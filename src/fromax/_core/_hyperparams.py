@@ -28,6 +28,7 @@ from fromax._core._bounds import Bounds
 from fromax._core._group_key import GroupKey, GroupLabel
 from fromax._core._state_dicts import ScheduleMap, ValueDict
 from fromax._core._transformation import GradientTransformation
+from fromax._core._tree import check_param_dtypes
 from fromax.schedules import Schedule, as_schedule, constant
 from fromax.schedules._base import _concrete
 
@@ -106,17 +107,30 @@ jax.tree_util.register_pytree_with_keys(
 )
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _resolve(value: Any, name: str, bounds: Bounds, owner: str) -> Schedule:
     schedule = as_schedule(value, f"{owner}'s {name}")
     if isinstance(schedule, constant):
         number = _concrete(schedule.value)
         if number is not None and not bounds.admits(float(number)):
             raise ValueError(f"{owner}'s {name} must be {bounds.describe()}, got {float(number)}")
+        # Hyperparameters are float32 (see _evaluate): a float64 array past float32's
+        # range would become inf at the first update.
+        if number is not None and abs(float(number)) > _FLOAT32_MAX:
+            raise ValueError(
+                f"{owner}'s {name} must be finite in float32 (at most {_FLOAT32_MAX:.4g} "
+                f"in magnitude), got {float(number):g}"
+            )
     return schedule
 
 
 def _evaluate(schedules: Mapping[str, Schedule], count: jax.Array) -> dict[str, jax.Array]:
-    return {name: schedule(count) for name, schedule in schedules.items()}
+    # float32 whatever the schedule returns (a float64 array under jax_enable_x64):
+    # a wider hyperparameter would widen the moments it multiplies at the first
+    # update, and scan and cond need the state's dtypes to stay as init made them.
+    return {name: schedule(count).astype(jnp.float32) for name, schedule in schedules.items()}
 
 
 _MAX_COUNT = np.iinfo(np.int32).max
@@ -151,6 +165,7 @@ def scheduled_transformation(
     update: Callable[[Any, Any, Any, dict[str, jax.Array], jax.Array], tuple[Any, Any]],
     *,
     needs_params: bool = False,
+    complex_refused: str = "",
 ) -> GradientTransformation:
     """Builds a transformation whose hyperparameters are data in its state.
 
@@ -168,6 +183,9 @@ def scheduled_transformation(
             float32 value at this step and ``step`` is the int32 index of this
             update (0 for the first; Adam's bias correction uses ``step + 1``).
         needs_params: whether ``update`` must be given ``params``.
+        complex_refused: why ``init`` refuses complex parameters (an
+            algorithm with no complex meaning, such as a sign); empty where
+            they are taken. Integer parameters are always refused.
 
     Returns:
         A :class:`~fromax.GradientTransformation` whose state is a
@@ -199,6 +217,7 @@ def scheduled_transformation(
     source = schedules if _built_by_optax_inject() else None
 
     def init_fn(params: Any) -> TransformState:
+        check_param_dtypes(params, owner, complex_refused)
         count = jnp.zeros((), jnp.int32)
         own = _own_copy(schedules)
         # A constant's value at step 0 is its own leaf: copied, so that no two leaves of

@@ -12,7 +12,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-__all__ = ["bias_correction", "divide_by_root", "safe_ratio", "squared_norm"]
+__all__ = [
+    "abs_squared",
+    "bias_correction",
+    "divide_by_root",
+    "real_dtype",
+    "safe_ratio",
+    "squared_norm",
+]
 
 
 def bias_correction(beta: Any, t: Any) -> jax.Array:
@@ -44,6 +51,28 @@ def bias_correction(beta: Any, t: Any) -> jax.Array:
     return jnp.where(t == 1, 1 - beta, -jnp.expm1(t * jnp.log1p(beta - 1)))
 
 
+def abs_squared(x: jax.Array) -> jax.Array:
+    """``|x|**2`` elementwise, real: ``x * x``, or ``real(x * conj(x))`` for complex ``x``.
+
+    A second moment of a complex gradient is its squared magnitude (as in
+    optax): ``g * g`` would be complex and its root meaningless.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from fromax._core._numerics import abs_squared
+        >>> abs_squared(jnp.array([3 + 4j], jnp.complex64))
+        Array([25.], dtype=float32)
+    """
+    if jnp.iscomplexobj(x):
+        return jnp.real(x * jnp.conj(x))
+    return x * x
+
+
+def real_dtype(dtype: Any) -> Any:
+    """The real dtype of ``dtype``: float32 for complex64, the dtype itself if real."""
+    return jnp.finfo(dtype).dtype
+
+
 def squared_norm(x: jax.Array) -> jax.Array:
     """``sum(x * x)``, in ``x``'s dtype: the squared Frobenius norm of a whole tensor.
 
@@ -52,7 +81,7 @@ def squared_norm(x: jax.Array) -> jax.Array:
     other reduced expressions cost extra passes (DESIGN.md, Speed). Cast
     ``x`` to the compute dtype first.
     """
-    return jnp.sum(x * x)
+    return jnp.sum(abs_squared(x))
 
 
 def safe_ratio(numerator: Any, denominator: Any, defined: Any, fallback: Any) -> jax.Array:

@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 INT32_MAX = 2**31 - 1
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _NO_DEFAULT = inspect.Parameter.empty
 
 
@@ -100,6 +101,12 @@ class Number(Kind):
         return f"{self.bounds.describe()}, or a schedule"
 
 
+def _short(value: Any) -> str:
+    """A number for a message: an integer of 400 digits is not printed whole."""
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:12]}... ({len(text)} digits)"
+
+
 @dataclasses.dataclass(frozen=True)
 class Real(Kind):
     """A static number within ``bounds``, used once when the transformation is built.
@@ -115,6 +122,13 @@ class Real(Kind):
             raise TypeError(
                 f"{where} must be a Python number (it is used once, at init): "
                 f"{self.bounds.describe()}, got {value!r} of type {type(value).__name__}"
+            )
+        magnitude: Any = abs(value)  # an int may be past float64's range: no float()
+        if magnitude > _FLOAT32_MAX:
+            # It initialises a float32 state: past this it would start as inf.
+            raise ValueError(
+                f"{where} must be finite in float32 (at most {_FLOAT32_MAX:.4g} in "
+                f"magnitude), got {_short(value)}"
             )
         if not self.bounds.admits(float(value)):
             raise ValueError(f"{where} must be {self.bounds.describe()}, got {value!r}")

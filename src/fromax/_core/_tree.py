@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
+    "check_param_dtypes",
     "compute_dtype",
     "flatten_up_to",
     "is_none",
@@ -30,6 +31,39 @@ def compute_dtype(dtype: Any) -> np.dtype:
     # promote_types refuses pairs such as (bfloat16, float32).
     with jax.numpy_dtype_promotion("standard"):
         return np.dtype(jnp.promote_types(dtype, jnp.float32))
+
+
+def check_param_dtypes(params: Any, owner: str, complex_refused: str = "") -> None:
+    """Raises TypeError, naming the leaf, for parameters ``owner`` cannot train.
+
+    Integer and boolean parameters are refused: a step of 0.3 rounds away
+    (``sgd`` would leave them unchanged, a normalised step scrambles them).
+    Complex parameters are refused when ``complex_refused`` says why.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from fromax._core._tree import check_param_dtypes
+        >>> check_param_dtypes({"w": jnp.arange(3)}, "sgd")
+        Traceback (most recent call last):
+        ...
+        TypeError: sgd cannot train params['w'] of dtype int32: cast it to a float dtype ...
+    """
+    leaves = jax.tree_util.tree_flatten_with_path(params, is_leaf=is_none)[0]
+    for path, leaf in leaves:
+        if leaf is None:
+            continue
+        dtype = np.dtype(leaf.dtype if hasattr(leaf, "dtype") else np.result_type(leaf))
+        where = f"params{jax.tree_util.keystr(path)}"
+        if not jnp.issubdtype(dtype, jnp.inexact):
+            raise TypeError(
+                f"{owner} cannot train {where} of dtype {dtype}: cast it to a float dtype "
+                f"({where}.astype(jnp.float32)), or leave it out with fromax.masked"
+            )
+        if complex_refused and jnp.issubdtype(dtype, jnp.complexfloating):
+            raise TypeError(
+                f"{owner} does not take complex parameters ({where} is {dtype}): "
+                f"{complex_refused}; train the real and imaginary parts as two real arrays"
+            )
 
 
 def is_none(x: Any) -> bool:
@@ -128,8 +162,11 @@ def map_arrays(
     return tuple(jax.tree.unflatten(treedef, [r[i] for r in results]) for i in range(outputs))
 
 
-def zeros_in_compute_dtype(tree: Any) -> Any:
+def zeros_in_compute_dtype(tree: Any, *, real: bool = False) -> Any:
     """Zeros like ``tree``'s arrays, in float32 (or wider): optimiser moments.
+
+    With ``real=True``, in the real dtype of that (a complex parameter's
+    second moment).
 
     Built with ``zeros_like``, so each moment gets its parameter's sharding.
 
@@ -139,9 +176,13 @@ def zeros_in_compute_dtype(tree: Any) -> Any:
         >>> zeros_in_compute_dtype({"w": jnp.ones(2, jnp.bfloat16)})
         {'w': Array([0., 0.], dtype=float32)}
     """
-    return map_arrays(
-        lambda x: jnp.zeros_like(x, dtype=compute_dtype(x.dtype)), tree, names=("params",)
-    )
+
+    def zeros(x: Any) -> jax.Array:
+        dtype = compute_dtype(x.dtype)
+        # A second moment (|g|**2) of a complex parameter is real.
+        return jnp.zeros_like(x, dtype=jnp.finfo(dtype).dtype if real else dtype)
+
+    return map_arrays(zeros, tree, names=("params",))
 
 
 def zeros_along(param: jax.Array, axes: Sequence[int]) -> jax.Array:

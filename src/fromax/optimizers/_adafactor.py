@@ -307,4 +307,5 @@ def adafactor(
         init,
         update,
         needs_params=uses_params,
+        complex_refused="its factored moments are not yet checked against a complex reference",
     )

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from fromax._core._bounds import NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._numerics import abs_squared, real_dtype
 from fromax._core._registry import Hyperparameter, Number, Real, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
@@ -35,9 +36,10 @@ class AdagradState(NamedTuple):
 def _adagrad_update(grad, total, lr, eps):
     dtype = compute_dtype(grad.dtype)
     g = grad.astype(dtype)
-    new_total = total + g * g
-    scale = jnp.where(new_total > 0, jax.lax.rsqrt(new_total + eps), 0)
-    return (-lr * scale * g).astype(grad.dtype), new_total
+    # |g|**2, real for a complex gradient (as optax); the step keeps g's dtype.
+    new_total = total + abs_squared(g)
+    scale = jnp.where(new_total > 0, jax.lax.rsqrt(new_total + eps.astype(total.dtype)), 0)
+    return ((-lr * scale).astype(dtype) * g).astype(grad.dtype), new_total
 
 
 @declare(
@@ -97,7 +99,7 @@ def adagrad(
         return AdagradState(
             map_arrays(
                 lambda p: jnp.full_like(
-                    p, initial_accumulator_value, dtype=compute_dtype(p.dtype)
+                    p, initial_accumulator_value, dtype=real_dtype(compute_dtype(p.dtype))
                 ),  # full_like: the parameter's sharding
                 params,
                 names=("params",),

@@ -13,7 +13,7 @@ from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import MASK, resolve_mask
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
+from fromax._core._tree import map_arrays, zeros_in_compute_dtype
 from fromax._core._types import Mask, ScalarOrSchedule
 from fromax.optimizers._adam_direction import (
     ADAM_MOMENTS,
@@ -39,7 +39,7 @@ def _adam_family(
     nesterov = bool(nesterov)
 
     def init(params):
-        return AdamState(zeros_in_compute_dtype(params), zeros_in_compute_dtype(params))
+        return AdamState(zeros_in_compute_dtype(params), zeros_in_compute_dtype(params, real=True))
 
     def update(updates, state, params, hyper, step):
         b1_, b2_, eps_, root = hyper["b1"], hyper["b2"], hyper["eps"], hyper["eps_root"]
@@ -56,9 +56,9 @@ def _adam_family(
         def one(g, m, v, p=None, decay_on=False):
             d, m, v = _direction(g, m, v, scalars)
             if decay_on:
-                d = d + decay * p.astype(compute_dtype(p.dtype))
+                d = d + decay.astype(d.dtype) * p.astype(d.dtype)
             if minus_lr is not None:
-                d = minus_lr * d
+                d = minus_lr.astype(d.dtype) * d
             return d.astype(g.dtype), m, v
 
         new, mu, nu = map_arrays(one, *trees, per_tensor=flags, names=tuple(names), outputs=3)

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE
-from fromax._core._numerics import bias_correction
+from fromax._core._numerics import abs_squared, bias_correction
 from fromax._core._registry import Hyperparameter, Number
 from fromax._core._types import PyTree
 
@@ -128,14 +128,18 @@ def _step_scalars(b1, b2, eps, eps_root, step, nesterov: bool) -> _StepScalars:
 
 def _direction(grad, mu, nu, k: _StepScalars):
     """:func:`adam_direction` with the step's scalars given."""
+    # mu is complex for a complex parameter, nu (|g|**2, as optax) real: each product
+    # takes its scalars in its own dtype (the two are one for a real parameter).
     dtype = mu.dtype
-    k = jax.tree.map(lambda x: x.astype(dtype), k)  # next_c1 may be None: no leaf
+    # A NamedTuple is a pytree; the None of next_c1 is an empty subtree, kept.
+    r: _StepScalars = jax.tree.map(lambda x: x.astype(nu.dtype), k)
+    k = jax.tree.map(lambda x: x.astype(dtype), k)
     g = grad.astype(dtype)
     new_mu = k.b1 * mu + k.one_minus_b1 * g
-    new_nu = k.b2 * nu + k.one_minus_b2 * (g * g)
+    new_nu = r.b2 * nu + r.one_minus_b2 * abs_squared(g)
     if k.next_c1 is not None:
         m_hat = k.b1 / k.next_c1 * new_mu + k.one_minus_b1 / k.c1 * g
     else:
         m_hat = new_mu / k.c1
-    direction = m_hat / (jnp.sqrt(new_nu / k.c2 + k.eps_root) + k.eps)
+    direction = m_hat / (jnp.sqrt(new_nu / r.c2 + r.eps_root) + r.eps).astype(dtype)
     return direction, new_mu, new_nu

@@ -210,4 +210,5 @@ def fromage(
         init,
         update,
         needs_params=True,
+        complex_refused="its step has not been checked against a complex reference yet",
     )

@@ -144,4 +144,5 @@ def lion(
         init,
         update,
         needs_params=weight_decay is not None,
+        complex_refused="its step is the sign of a momentum, and a complex number has no sign",
     )

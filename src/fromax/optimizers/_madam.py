@@ -153,4 +153,7 @@ def madam(
         init,
         update,
         needs_params=True,
+        complex_refused=(
+            "its steps multiply each weight by exp(-lr h sign(w)); a complex number has no sign"
+        ),
     )

@@ -398,6 +398,7 @@ def muon(
         init,
         update,
         needs_params=True,
+        complex_refused="Newton-Schulz orthogonalisation is defined here for real matrices only",
     )
 
 

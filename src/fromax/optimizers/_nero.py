@@ -283,4 +283,7 @@ def nero(
         init,
         update,
         needs_params=True,
+        complex_refused=(
+            "its per-neuron constraints (zero mean, fixed norm) are for real weights only"
+        ),
     )

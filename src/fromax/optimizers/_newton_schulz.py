@@ -383,6 +383,9 @@ def _orthogonalize(
     gram: bool | None = None,
 ) -> jax.Array:
     """:func:`newton_schulz` with resolved coefficients."""
+    if not hasattr(x, "ndim") or not jnp.issubdtype(x.dtype, jnp.floating):
+        found = x.dtype if hasattr(x, "dtype") else type(x).__name__
+        raise TypeError(f"newton_schulz needs a real float matrix (..., rows, cols), got {found}")
     if x.ndim < 2:
         raise ValueError(f"newton_schulz needs a matrix (..., rows, cols), got shape {x.shape}")
     work = _wide(x.dtype)

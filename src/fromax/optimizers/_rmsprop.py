@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from fromax._core import _numerics
 from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
+from fromax._core._numerics import abs_squared, real_dtype
 from fromax._core._registry import Flag, Hyperparameter, Number, Real, declare, schedulable
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
@@ -42,24 +43,28 @@ def _rmsprop_update(
 ):
     """One array's step; ``correction`` is ``1 - decay**t``, or None without bias correction."""
     dtype = compute_dtype(grad.dtype)
+    # nu holds |g|**2 (real; as optax for a complex gradient), mu and the momentum
+    # the gradient's own dtype: scalars are cast to each explicitly.
+    real = nu.dtype
     g = grad.astype(dtype)
-    new_nu = decay * nu + (1 - decay) * g * g
-    correction = 1 if correction is None else correction.astype(dtype)
-    variance = new_nu / correction
+    new_nu = decay.astype(real) * nu + (1 - decay).astype(real) * abs_squared(g)
+    variance = new_nu if correction is None else new_nu / correction.astype(real)
     new_mu = None
     if mu is not None:
-        new_mu = decay * mu + (1 - decay) * g
-        mean = new_mu / correction
+        new_mu = decay.astype(dtype) * mu + (1 - decay).astype(dtype) * g
+        mean = new_mu if correction is None else new_mu / correction.astype(dtype)
         # >= 0 in exact arithmetic; float rounding must not make sqrt NaN.
-        variance = jnp.maximum(variance - mean * mean, 0)
+        variance = jnp.maximum(variance - abs_squared(mean), 0)
     if eps_in_sqrt:
-        scaled = lr * g * jax.lax.rsqrt(variance + eps)
+        inverse = jax.lax.rsqrt(variance + eps.astype(real))
     else:
-        scaled = lr * g / (jnp.sqrt(variance) + eps)
+        inverse = 1 / (jnp.sqrt(variance) + eps.astype(real))
+    scaled = lr.astype(dtype) * g * inverse.astype(dtype)
     new_buffer = None
     if buffer is not None:
-        new_buffer = momentum * buffer + scaled
-        scaled = scaled + momentum * new_buffer if nesterov else new_buffer
+        beta = momentum.astype(dtype)
+        new_buffer = beta * buffer + scaled
+        scaled = scaled + beta * new_buffer if nesterov else new_buffer
     return (-scaled).astype(grad.dtype), new_nu, new_mu, new_buffer
 
 
@@ -148,7 +153,7 @@ def rmsprop(
 
     def init(params: Params) -> RMSpropState:
         nu = map_arrays(
-            lambda p: jnp.full_like(p, initial_scale, dtype=compute_dtype(p.dtype)),
+            lambda p: jnp.full_like(p, initial_scale, dtype=real_dtype(compute_dtype(p.dtype))),
             params,
             names=("params",),
         )

@@ -182,7 +182,12 @@ def _schedule_free(
         return new, ScheduleFreeState(z, moments, weight_sum, max_lr, b1)
 
     return scheduled_transformation(
-        owner, schedulable(owner, **numbers), init, update, needs_params=True
+        owner,
+        schedulable(owner, **numbers),
+        init,
+        update,
+        needs_params=True,
+        complex_refused="its steps have not been checked against a complex reference yet",
     )
 
 

@@ -397,4 +397,7 @@ def scion(
         init,
         update,
         needs_params=True,
+        complex_refused=(
+            "its norms' directions (sign, Newton-Schulz) are defined for real arrays only"
+        ),
     )

@@ -104,7 +104,9 @@ def sgd(
         minus_lr = -hyper["learning_rate"]  # once per step, not per array
         if state.velocity is None:
             new = map_arrays(
-                lambda g: (minus_lr * g.astype(compute_dtype(g.dtype))).astype(g.dtype),
+                lambda g: (
+                    minus_lr.astype(compute_dtype(g.dtype)) * g.astype(compute_dtype(g.dtype))
+                ).astype(g.dtype),
                 updates,
                 names=("updates",),
             )
@@ -113,7 +115,7 @@ def sgd(
 
         def one(g, v):
             direction, v = momentum_update(g, v, mu, nesterov)
-            return (minus_lr * direction).astype(g.dtype), v
+            return (minus_lr.astype(direction.dtype) * direction).astype(g.dtype), v
 
         new, velocity = map_arrays(
             one, updates, state.velocity, names=("updates", "state.velocity"), outputs=2

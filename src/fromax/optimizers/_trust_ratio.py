@@ -261,8 +261,10 @@ def lars(
                 if decays:
                     denominator = denominator + decay * w_norm
                 scale = lr * trust_ratio(w_norm, denominator, coefficient, eps)
-            u = x + decay * w if decays else x
-            direction, v = momentum_update(-scale * u, v, mu, nesterov)
+            # The norms and the scale are real; the update keeps v's dtype (complex
+            # for a complex parameter).
+            u = x + decay.astype(dtype) * w if decays else x
+            direction, v = momentum_update(-scale.astype(dtype) * u, v, mu, nesterov)
             return direction.astype(p.dtype), v
 
         new, velocity = map_arrays(
@@ -370,10 +372,13 @@ def lamb(
         def one(g, p, m, v, decays):
             r, m, v = _direction(g, m, v, scalars)
             w = p.astype(r.dtype)
-            u = r + decay * w if decays else r
+            u = r + decay.astype(r.dtype) * w if decays else r
             w_norm = jnp.sqrt(squared_norm(w))
             u_norm = jnp.sqrt(squared_norm(u))
-            return (-lr * trust_ratio(w_norm, u_norm) * u).astype(p.dtype), m, v
+            # The norms are real; the step takes the update's dtype (complex for a
+            # complex parameter).
+            scale = (-lr * trust_ratio(w_norm, u_norm)).astype(u.dtype)
+            return (scale * u).astype(p.dtype), m, v
 
         new, mu, nu = map_arrays(
             one,
@@ -398,7 +403,9 @@ def lamb(
             eps_root=eps_root,
             weight_decay=weight_decay,
         ),
-        lambda params: AdamState(zeros_in_compute_dtype(params), zeros_in_compute_dtype(params)),
+        lambda params: AdamState(
+            zeros_in_compute_dtype(params), zeros_in_compute_dtype(params, real=True)
+        ),
         update,
         needs_params=True,
     )

@@ -61,16 +61,28 @@ def as_float_scalar(
     a tracer, and is taken as it is.
     """
     number = _real_scalar(value, name, "a number")
+    # A Python number becomes float32 even under jax_enable_x64 (where JAX would make
+    # it float64): a hyperparameter's dtype must not depend on that flag, or the
+    # state's dtypes would change at the first update. An array keeps a wider dtype.
+    if isinstance(value, int | float):
+        dtype = np.dtype(np.float32)
+    else:
+        dtype = compute_dtype(jnp.result_type(value))
     if number is not None:
         if not math.isfinite(number):
             raise ValueError(f"{name} must be finite, got {number}")
+        if abs(number) > float(np.finfo(dtype).max):
+            raise ValueError(
+                f"{name} must be finite in {dtype.name} (at most "
+                f"{float(np.finfo(dtype).max):.4g} in magnitude), got {number:g}"
+            )
         if positive and number <= 0:
             raise ValueError(f"{name} must be positive, got {number}")
         if minimum is not None and number < minimum:
             raise ValueError(f"{name} must be >= {minimum}, got {number}")
         if maximum is not None and number > maximum:
             raise ValueError(f"{name} must be <= {maximum}, got {number}")
-    return jnp.asarray(value, dtype=compute_dtype(jnp.result_type(value)))
+    return jnp.asarray(value, dtype=dtype)
 
 
 def as_step_count(
@@ -163,6 +175,13 @@ def _real_scalar(value: Any, name: str, kind: str) -> float | None:
     returns it as a Python float, or None while it is being traced."""
     if isinstance(value, bool) or not _is_numeric(value):
         raise TypeError(f"{name} must be {kind}, got {value!r} of type {type(value).__name__}")
+    if isinstance(value, int) and abs(value) >= 2**128:
+        # float32 ends below 2**128; a Python int past float64's range would overflow
+        # float() with a message naming nothing.
+        raise ValueError(
+            f"{name} must be finite in float32 (at most 3.403e+38 in magnitude), got an "
+            f"integer of {len(str(abs(value)))} digits"
+        )
     if np.shape(value) != ():
         raise ValueError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
     return concrete_number(value)
@@ -176,6 +195,8 @@ def concrete_number(value: Any) -> float | None:
 
 def _is_numeric(value: Any) -> bool:
     """A real number or array (complex numbers are not hyperparameters)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return True  # JAX's result_type overflows on ints past int64
     if isinstance(value, int | float | np.number | np.ndarray | jax.Array):
         dtype = jnp.result_type(value)
         return jnp.issubdtype(dtype, jnp.number) and not jnp.issubdtype(dtype, jnp.complexfloating)

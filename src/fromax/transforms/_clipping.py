@@ -60,7 +60,11 @@ def clip(max_delta: ScalarOrSchedule) -> GradientTransformation:
         return map_arrays(one, updates, names=("updates",)), state
 
     return scheduled_transformation(
-        "clip", schedulable("clip", max_delta=max_delta), lambda params: None, update
+        "clip",
+        schedulable("clip", max_delta=max_delta),
+        lambda params: None,
+        update,
+        complex_refused="complex numbers have no order to clip by",
     )
 
 
