@@ -30,15 +30,19 @@ def test_inject_hyperparams_follows_a_warmup_from_zero_as_optax_adam_does(factor
     warmup = optax.linear_schedule(0.0, 0.1, transition_steps=4)
     ours = optax.inject_hyperparams(factory)(learning_rate=warmup, b2=0.999)
     theirs = optax.inject_hyperparams(optax.adam)(learning_rate=warmup, b2=0.999)
-    ours_state, theirs_state = ours.init(PARAMS), theirs.init(PARAMS)
+    # optax's code runs on both sides (inject_hyperparams wraps ours): it promotes implicitly.
+    standard = jax.numpy_dtype_promotion("standard")
+    with standard:
+        ours_state, theirs_state = ours.init(PARAMS), theirs.init(PARAMS)
     params = PARAMS
     for step in range(8):
         if step == 5:  # optax's way to change a numeric hyperparameter: the state's value
             ours_state.hyperparams["b2"] = jnp.asarray(0.99)
             theirs_state.hyperparams["b2"] = jnp.asarray(0.99)
         grads = _grads(step)
-        updates, ours_state = jax.jit(ours.update)(grads, ours_state, params)
-        want, theirs_state = jax.jit(theirs.update)(grads, theirs_state, params)
+        with standard:
+            updates, ours_state = jax.jit(ours.update)(grads, ours_state, params)
+            want, theirs_state = jax.jit(theirs.update)(grads, theirs_state, params)
         for key in PARAMS:
             # optax's float32 1 - b2**t is up to 7e-6 off; fromax's is exact.
             np.testing.assert_allclose(updates[key], want[key], rtol=2e-5, atol=1e-9)
