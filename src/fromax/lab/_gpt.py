@@ -159,7 +159,8 @@ def _init(key: jax.Array, vocab: int, config: GPTConfig) -> Params:
 
 
 def _rms_norm(x: jax.Array, gain: jax.Array) -> jax.Array:
-    return x * jax.lax.rsqrt(jnp.mean(x * x, axis=-1, keepdims=True) + _NORM_EPS) * gain
+    # x is [batch, length, width]; the gain's broadcast is written out (strict rank promotion).
+    return x * jax.lax.rsqrt(jnp.mean(x * x, axis=-1, keepdims=True) + _NORM_EPS) * gain[None, None]
 
 
 def _attention(params: Params, x: jax.Array, heads: int) -> jax.Array:
@@ -167,7 +168,7 @@ def _attention(params: Params, x: jax.Array, heads: int) -> jax.Array:
     q, k, v = jnp.split(x @ params["qkv"], 3, axis=-1)
     q, k, v = (a.reshape(batch, length, heads, d // heads) for a in (q, k, v))
     scores = jnp.einsum("bqhc,bkhc->bhqk", q, k) / math.sqrt(d // heads)
-    causal = jnp.tril(jnp.ones((length, length), bool))
+    causal = jnp.tril(jnp.ones((1, 1, length, length), bool))
     weights = jax.nn.softmax(jnp.where(causal, scores, -jnp.inf), axis=-1)
     out = jnp.einsum("bhqk,bkhc->bqhc", weights, v).reshape(batch, length, d)
     return out @ params["proj"]
@@ -193,7 +194,7 @@ def apply(params: Params, tokens: jax.Array, config: GPTConfig = DEFAULT_CONFIG)
             f"tokens must be [batch, length] with length <= context "
             f"({params['pos'].shape[0]}), got shape {tokens.shape}"
         )
-    x = params["embed"][tokens] + params["pos"][:length]
+    x = params["embed"][tokens] + params["pos"][None, :length]
     for block in params["blocks"]:
         x = x + _attention(block["attn"], _rms_norm(x, block["norm1"]), config.heads)
         hidden = jax.nn.gelu(_rms_norm(x, block["norm2"]) @ block["mlp"]["up"], approximate=True)

@@ -198,7 +198,7 @@ def windows(tokens: Any, starts: Any, context: int) -> tuple[Any, Any]:
         >>> x.tolist(), y.tolist()
         ([[0, 1, 2], [5, 6, 7]], [[1, 2, 3], [6, 7, 8]])
     """
-    rows = tokens[starts[:, None] + np.arange(context + 1)]
+    rows = tokens[starts[:, None] + np.arange(context + 1)[None, :]]
     return rows[:, :-1], rows[:, 1:]
 
 
