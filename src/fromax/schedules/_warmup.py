@@ -57,7 +57,7 @@ class warmup_constant(Schedule):
     def _value(self, step: Any) -> jax.Array:
         t = as_int_step(step)
         ramp = linear_ramp(t, self.init_value, self.peak_value, self.warmup_steps)
-        return jnp.where(t < self.warmup_steps.astype(jnp.float32), ramp, self.peak_value)
+        return jnp.where(t < self.warmup_steps, ramp, self.peak_value)
 
     def _boundaries(self, until: int) -> list[float]:
         return [float(self.warmup_steps)]

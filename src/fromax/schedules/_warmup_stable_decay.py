@@ -158,7 +158,7 @@ class warmup_stable_decay(Schedule):
             value = self.peak_value * (self.end_value / self.peak_value) ** (1.0 - remaining)
         value = jnp.where(remaining <= 0.0, self.end_value, value)
         ramp = linear_ramp(t, self.init_value, self.peak_value, self.warmup_steps)
-        return jnp.where(t < self.warmup_steps.astype(jnp.float32), ramp, value)
+        return jnp.where(t < self.warmup_steps, ramp, value)
 
     def _boundaries(self, until: int) -> list[float]:
         total = float(self.decay_steps)
