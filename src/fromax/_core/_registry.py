@@ -42,6 +42,7 @@ __all__ = [
     "OptimizerSpec",
     "Real",
     "Tree",
+    "WholeNumber",
     "declare",
     "declared",
     "parse_hyperparameters",
@@ -98,6 +99,36 @@ class Number(Kind):
 
     def describe(self) -> str:
         return f"{self.bounds.describe()}, or a schedule"
+
+
+@dataclasses.dataclass(frozen=True)
+class WholeNumber(Number):
+    """A schedulable count: a Python integer >= ``minimum``, a JAX scalar or a schedule.
+
+    Held as data like a :class:`Number` (float32 in the state, changed with
+    ``set_hyperparams`` without a retrace); the transformation rounds the
+    value to the nearest integer, at least ``minimum``, each step. A Python
+    float is refused, as by :class:`Integer`.
+    """
+
+    bounds: Bounds = Bounds()
+    minimum: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bounds", Bounds(minimum=float(self.minimum)))
+
+    def check(self, value: Any, where: str) -> None:
+        if isinstance(value, numbers.Real) or isinstance(value, bool | np.bool_ | str | bytes):
+            Integer(minimum=self.minimum).check(value, where)
+
+    def parse(self, text: str, where: str) -> Any:
+        try:
+            return int(text.strip())
+        except ValueError:
+            return super().parse(text, where)
+
+    def describe(self) -> str:
+        return f"{Integer(minimum=self.minimum).describe()}, or a schedule (rounded)"
 
 
 @dataclasses.dataclass(frozen=True)
