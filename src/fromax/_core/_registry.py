@@ -101,7 +101,7 @@ class Number(Kind):
         return f"{self.bounds.describe()}, or a schedule"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, init=False)
 class WholeNumber(Number):
     """A schedulable count: a Python integer >= ``minimum``, a JAX scalar or a schedule.
 
@@ -111,11 +111,11 @@ class WholeNumber(Number):
     float is refused, as by :class:`Integer`.
     """
 
-    bounds: Bounds = Bounds()
     minimum: int = 0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "bounds", Bounds(minimum=float(self.minimum)))
+    def __init__(self, minimum: int = 0) -> None:
+        object.__setattr__(self, "minimum", minimum)
+        object.__setattr__(self, "bounds", Bounds(minimum=float(minimum)))
 
     def check(self, value: Any, where: str) -> None:
         if isinstance(value, numbers.Real) or isinstance(value, bool | np.bool_ | str | bytes):

@@ -13,12 +13,18 @@ from fromax.transforms._building_blocks import (
     trace,
 )
 from fromax.transforms._clipping import clip, clip_by_global_norm, global_norm
+from fromax.transforms._lookahead import LookaheadState, lookahead
 from fromax.transforms._masked import MaskedState, masked
+from fromax.transforms._reduce_on_plateau import PlateauState, reduce_on_plateau
+from fromax.transforms._schedule_free_wrapper import ScheduleFreeWrapperState, schedule_free
 from fromax.transforms._skip_nonfinite import SkipNonfiniteState, all_finite, skip_nonfinite
 
 __all__ = [
     "AccumulateState",
+    "LookaheadState",
     "MaskedState",
+    "PlateauState",
+    "ScheduleFreeWrapperState",
     "SkipNonfiniteState",
     "TraceState",
     "accumulate_gradients",
@@ -27,9 +33,12 @@ __all__ = [
     "clip",
     "clip_by_global_norm",
     "global_norm",
+    "lookahead",
     "masked",
     "momentum_update",
+    "reduce_on_plateau",
     "scale_by_learning_rate",
+    "schedule_free",
     "skip_nonfinite",
     "trace",
 ]

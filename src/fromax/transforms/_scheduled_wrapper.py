@@ -21,7 +21,24 @@ from fromax._core._bounds import Bounds
 from fromax._core._hyperparams import TransformState, scheduled_transformation
 from fromax._core._transformation import GradientTransformation
 
-__all__ = ["scheduled_wrapper", "whole_value"]
+__all__ = ["hyperparameter_clock", "scheduled_wrapper", "whole_value"]
+
+
+def hyperparameter_clock(
+    owner: str, hyperparams: Mapping[str, tuple[Any, Bounds]], init: Callable[[Any], Any]
+) -> GradientTransformation:
+    """A scheduled transformation whose ``update(None, state)`` returns ``(values, state)``.
+
+    It evaluates the state's schedules once, at the state's count, counts the
+    step and records the values, and leaves ``inner`` as it was: the caller
+    runs the algorithm with the values and replaces ``inner``.
+    """
+
+    def tick(updates: Any, inner: Any, params: Any, values: Any, step: jax.Array):
+        del updates, params, step
+        return values, inner
+
+    return scheduled_transformation(owner, hyperparams, init, tick)
 
 
 def scheduled_wrapper(
@@ -30,20 +47,16 @@ def scheduled_wrapper(
     init: Callable[[Any], Any],
     update: Callable[..., tuple[Any, Any]],
 ) -> GradientTransformation:
-    """As ``scheduled_transformation``, with ``update(updates, inner, params, values, step, **extra)``.
+    """``scheduled_transformation`` whose ``update`` also gets the extra keyword arguments.
+
+    ``update(updates, inner, params, values, step, **extra) -> (updates, inner)``.
 
     The state is a ``TransformState`` owned by ``owner``: ``hyperparams`` and
     ``set_hyperparams`` see the wrapper's hyperparameters, and those of the
     transformation it wraps (kept in its ``inner`` state) under ``inner/...``.
     """
 
-    def tick(updates: Any, inner: Any, params: Any, values: Any, step: jax.Array):
-        del updates, params, step
-        # The values this step uses come back in place of updates: the clock evaluates
-        # the state's schedules once, counts the step and records the values.
-        return values, inner
-
-    clock = scheduled_transformation(owner, hyperparams, init, tick)
+    clock = hyperparameter_clock(owner, hyperparams, init)
 
     def update_fn(
         updates: Any, state: TransformState, params: Any = None, **extra: Any

@@ -1,4 +1,4 @@
-"""``skip_nonfinite``: a step whose updates (or, optionally, new state) hold NaN or Inf changes nothing."""
+"""``skip_nonfinite``: a step whose updates (or outcome) hold NaN or Inf changes nothing."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from fromax._core._registry import INT32_MAX, Flag, Hyperparameter, Integer, dec
 from fromax._core._transformation import (
     TRANSFORMATION,
     GradientTransformation,
-    check_state as check_state_type,
     forward_extra,
+)
+from fromax._core._transformation import (
+    check_state as check_state_type,
 )
 from fromax._core._tree import map_arrays
 from fromax._core._types import PyTree, TransformationLike
