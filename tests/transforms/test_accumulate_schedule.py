@@ -7,10 +7,10 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tracing import assert_max_traces
 
 import fromax
 from fromax import schedules
+from tracing import assert_max_traces
 
 GRADS = [jnp.array([float(t + 1), -2.0 * t]) for t in range(9)]
 

@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from tracing import assert_max_traces
 
 import fromax
+from tracing import assert_max_traces
 
 # Falls, plateaus, a small rise, a fall within rtol (no improvement), then falls again.
 LOSSES = [5.0, 4.0, 4.0, 4.1, 4.0, 4.0, 3.9996, 4.0, 3.0, 3.0, 3.0, 3.0, 3.0, 2.0, 2.0]

@@ -79,7 +79,7 @@ def test_schedule_free_reads_a_warm_up_from_the_base():
 
 
 def test_schedule_free_needs_a_learning_rate_it_can_read():
-    with pytest.raises(ValueError, match="pass schedule_free\\(base, learning_rate=...\\)"):
+    with pytest.raises(ValueError, match=r"pass schedule_free\(base, learning_rate=\.\.\.\)"):
         fromax.schedule_free(optax.sgd(0.1)).init(START)
     opt = fromax.schedule_free(optax.sgd(0.1), learning_rate=0.1)
     got, _ = _run(opt, fromax.schedule_free_eval_params, standard=True)
