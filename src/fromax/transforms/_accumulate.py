@@ -115,9 +115,8 @@ def accumulate_gradients(
         >>> opt.update(jnp.array([1.0]), state)[0], fromax.hyperparams(state)["every_k"]
         (Array([-1.], dtype=float32), Array(1., dtype=float32))
     """
-    static = isinstance(every_k, numbers.Integral)
-    k = int(every_k) if static else None
-    clock = None if static else _every_k_clock(every_k)
+    k = int(every_k) if isinstance(every_k, numbers.Integral) else None
+    clock = None if k is not None else _every_k_clock(every_k)
     inner_update = forward_extra(inner)
 
     def init(params: Any) -> AccumulateState:
@@ -132,9 +131,9 @@ def accumulate_gradients(
         updates: Any, state: AccumulateState, params: Any = None, **extra: Any
     ) -> tuple[Any, AccumulateState]:
         check_state(state, AccumulateState, "accumulate_gradients")
-        if clock is None:
-            ticked, k_now = None, k
-        else:
+        k_now: Any = k
+        ticked = None
+        if clock is not None:
             if not isinstance(state.clock, TransformState):
                 raise TypeError(
                     "accumulate_gradients' update was given the state of one built with a "

@@ -39,7 +39,7 @@ class PlateauState(NamedTuple):
         best_value: float32, the best (lowest) averaged value so far (inf at first).
         plateau_count: int32, averaged values in a row without improvement.
         cooldown_count: int32, averaged values still to wait after a reduction.
-        count: int32, values in the current average (0 to accumulation_size - 1).
+        held: int32, values in the current average (0 to accumulation_size - 1).
         average: float32, the mean of the values since the last check.
 
     Example:
@@ -52,7 +52,7 @@ class PlateauState(NamedTuple):
     best_value: jax.Array
     plateau_count: jax.Array
     cooldown_count: jax.Array
-    count: jax.Array
+    held: jax.Array
     average: jax.Array
 
 
@@ -191,13 +191,13 @@ def reduce_on_plateau(
         h, ticked = clock.update(None, state)  # checks the state's owner
         plateau: PlateauState = state.inner
         value = jnp.asarray(extra["value"]).astype(jnp.float32)
-        count = _increment(plateau.count)
-        average = (plateau.count.astype(jnp.float32) * plateau.average + value) / count.astype(
+        held = _increment(plateau.held)
+        average = (plateau.held.astype(jnp.float32) * plateau.average + value) / held.astype(
             jnp.float32
         )
-        gathered = plateau._replace(count=count, average=average)
+        gathered = plateau._replace(held=held, average=average)
         checked, checked_scale = _check(gathered, h["scale"], h)
-        due = count >= whole_value(h["accumulation_size"], 1)
+        due = held >= whole_value(h["accumulation_size"], 1)
         plateau = jax.tree.map(lambda a, b: jnp.where(due, a, b), checked, gathered)
         scale = jnp.where(due, checked_scale, h["scale"])
         scaled = map_arrays(

@@ -66,7 +66,7 @@ def _floats_finite(tree: PyTree) -> jax.Array:
     return all_finite(floats)
 
 
-def _saturating_increment(count: jax.Array, by: jax.Array) -> jax.Array:
+def _saturating_increment(count: jax.Array, by: jax.Array | bool) -> jax.Array:
     return jnp.where((count < INT32_MAX) & by, count + 1, count).astype(jnp.int32)
 
 
