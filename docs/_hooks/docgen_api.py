@@ -107,6 +107,7 @@ _TITLES = {
     "hyperparams": "Hyperparameters",
     "rmsprop": "RMSprop",
     "schedule_free": "Schedule-free",
+    "schedule_free_wrapper": "Schedule-free wrapper",
     "sgd": "SGD",
     "sgdr": "SGDR",
     "skip_nonfinite": "Skip non-finite",

@@ -15,7 +15,16 @@ import pytest
 
 import fromax
 from fromax._core._mask import MASK
-from fromax._core._registry import Choice, Flag, Integer, Number, Real, declared, spec
+from fromax._core._registry import (
+    Choice,
+    Flag,
+    Integer,
+    Number,
+    Real,
+    WholeNumber,
+    declared,
+    spec,
+)
 from fromax._core._transformation import TRANSFORMATION
 from fromax.transforms._partition import LABELS, TRANSFORMS
 from optimizer_registry import all_entries
@@ -70,7 +79,7 @@ def _valid(hyperparameter):
         return {"a": fromax.sgd(0.1)}
     if kind is LABELS:
         return "a"
-    if isinstance(kind, Integer):
+    if isinstance(kind, Integer | WholeNumber):
         return max(kind.minimum, 1)
     return {Number: 0.1, Real: 0.1, Flag: False}[type(kind)]
 

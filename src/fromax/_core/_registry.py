@@ -42,6 +42,7 @@ __all__ = [
     "OptimizerSpec",
     "Real",
     "Tree",
+    "WholeNumber",
     "declare",
     "declared",
     "parse_hyperparameters",
@@ -105,6 +106,36 @@ def _short(value: Any) -> str:
     """A number for a message: an integer of 400 digits is not printed whole."""
     text = repr(value)
     return text if len(text) <= 24 else f"{text[:12]}... ({len(text)} digits)"
+
+
+@dataclasses.dataclass(frozen=True, init=False)
+class WholeNumber(Number):
+    """A schedulable count: a Python integer >= ``minimum``, a JAX scalar or a schedule.
+
+    Held as data like a :class:`Number` (float32 in the state, changed with
+    ``set_hyperparams`` without a retrace); the transformation rounds the
+    value to the nearest integer, at least ``minimum``, each step. A Python
+    float is refused, as by :class:`Integer`.
+    """
+
+    minimum: int = 0
+
+    def __init__(self, minimum: int = 0) -> None:
+        object.__setattr__(self, "minimum", minimum)
+        object.__setattr__(self, "bounds", Bounds(minimum=float(minimum)))
+
+    def check(self, value: Any, where: str) -> None:
+        if isinstance(value, numbers.Real) or isinstance(value, bool | np.bool_ | str | bytes):
+            Integer(minimum=self.minimum).check(value, where)
+
+    def parse(self, text: str, where: str) -> Any:
+        try:
+            return int(text.strip())
+        except ValueError:
+            return super().parse(text, where)
+
+    def describe(self) -> str:
+        return f"{Integer(minimum=self.minimum).describe()}, or a schedule (rounded)"
 
 
 @dataclasses.dataclass(frozen=True)

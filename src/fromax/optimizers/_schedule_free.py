@@ -354,9 +354,9 @@ def schedule_free_eval_params(state: OptState, params: Params) -> Params:
     average x. ``b1`` is the one that formed ``params`` (the latest update's).
 
     Args:
-        state: the state of :func:`schedule_free_sgd` or
-            :func:`schedule_free_adamw`, or a state that holds exactly one of
-            them (a chain's).
+        state: the state of :func:`schedule_free_sgd`,
+            :func:`schedule_free_adamw` or :func:`~fromax.schedule_free`, or a
+            state that holds exactly one of them (a chain's).
         params: the current parameters y.
 
     Returns:
@@ -374,11 +374,18 @@ def schedule_free_eval_params(state: OptState, params: Params) -> Params:
         Defazio, Yang, Mehta, Mishchenko, Khaled, Cutkosky, The road less
         scheduled, NeurIPS 2024 (arXiv 2405.15682).
     """
-    found = [node.inner for _, node in _states(state) if isinstance(node.inner, ScheduleFreeState)]
+    # schedule_free_sgd's, schedule_free_adamw's and the schedule_free wrapper's own
+    # states all keep z and the b1 that formed the parameters.
+    found = [
+        node.inner
+        for _, node in _states(state)
+        if {"z", "b1"} <= set(getattr(type(node.inner), "_fields", ()))
+    ]
     if len(found) != 1:
         raise ValueError(
-            "schedule_free_eval_params needs the state of schedule_free_sgd or "
-            f"schedule_free_adamw (or a chain holding exactly one); found {len(found)} in "
+            "schedule_free_eval_params needs the state of schedule_free_sgd, "
+            "schedule_free_adamw or schedule_free (or a chain holding exactly one); found "
+            f"{len(found)} in "
             f"{type(state).__name__}"
         )
     inner = found[0]
