@@ -125,12 +125,13 @@ def zeros_in_compute_dtype(tree: Any) -> Any:
     )
 
 
-def zeros_along(param: jax.Array, axes: Sequence[int]) -> jax.Array:
+def zeros_along(param: jax.Array, axes: Sequence[int], dtype: Any = None) -> jax.Array:
     """Zeros of ``param``'s sizes along ``axes`` only, in its compute dtype, sharded
     as ``param`` is along them: a factored moment (Adafactor's rows, Nero's neurons).
 
     ``zeros_like`` cannot give a smaller array its parameter's sharding, and a plain
-    ``jnp.zeros(shape)`` puts the whole moment on device 0.
+    ``jnp.zeros(shape)`` puts the whole moment on device 0. ``dtype`` (None: the
+    compute dtype) is the storage dtype of a moment kept in lower precision.
 
     Example:
         >>> import jax.numpy as jnp
@@ -139,7 +140,7 @@ def zeros_along(param: jax.Array, axes: Sequence[int]) -> jax.Array:
         Array([0., 0., 0.], dtype=float32)
     """
     shape = tuple(param.shape[axis] for axis in axes)
-    dtype = compute_dtype(param.dtype)
+    dtype = compute_dtype(param.dtype) if dtype is None else dtype
     # A tracer has no placement to copy: under jit, XLA's sharding propagation decides.
     sharding = None if isinstance(param, jax.core.Tracer) else getattr(param, "sharding", None)
     if isinstance(sharding, jax.sharding.NamedSharding):
