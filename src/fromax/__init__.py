@@ -22,6 +22,7 @@ from fromax._core._hyperparams import (
     set_hyperparams,
 )
 from fromax._core._numerics import bias_correction
+from fromax._core._storage import StochasticRounding
 from fromax._core._transformation import GradientTransformation, apply_updates, chain
 from fromax.optimizers import (
     NS_PRESETS,
@@ -121,6 +122,7 @@ __all__ = [
     "ScionState",
     "SgdState",
     "SkipNonfiniteState",
+    "StochasticRounding",
     "TraceState",
     "TransformState",
     "accumulate_gradients",
