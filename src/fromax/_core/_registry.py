@@ -14,8 +14,9 @@ the default comes from the signature). From that one declaration come:
 
 Kinds: :class:`Number` (schedulable, with bounds), :class:`Real` (a static
 number, used once), :class:`Integer`, :class:`Flag`, :class:`Choice`,
-:class:`DType` (a moment's storage dtype) and :class:`Tree` (static). A kind is a small class with ``check``, ``parse`` and
-``describe``; an optimiser may define its own.
+:class:`DType` (a moment's storage dtype) and :class:`Tree` (static). A
+kind is a small class with ``check``, ``parse`` and ``describe``; an
+optimiser may define its own.
 """
 
 from __future__ import annotations

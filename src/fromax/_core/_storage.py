@@ -168,7 +168,9 @@ def store(moments: Any, spec: StateDType, *, step: jax.Array, salt: int) -> Any:
         return moments
     if not isinstance(spec, StochasticRounding):
         dtype = jnp.dtype(spec)
-        return jax.tree.map(lambda m: None if m is None else m.astype(dtype), moments, is_leaf=is_none)
+        return jax.tree.map(
+            lambda m: None if m is None else m.astype(dtype), moments, is_leaf=is_none
+        )
     leaves, treedef = jax.tree.flatten(moments, is_leaf=is_none)
     base = jax.random.fold_in(jax.random.fold_in(jax.random.key(spec.seed), salt), step)
     rounded = [

@@ -11,11 +11,11 @@ import jax.numpy as jnp
 from fromax._core._bounds import NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Hyperparameter, Number, Real, declare, schedulable
+from fromax._core._state_dtypes import ACCUMULATOR_DTYPE
 from fromax._core._storage import StateDType, load, storage_dtype, store
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
-from fromax.optimizers._state_dtypes import ACCUMULATOR_DTYPE
 
 __all__ = ["AdagradState", "adagrad"]
 

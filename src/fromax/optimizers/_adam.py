@@ -10,6 +10,7 @@ from fromax._core._bounds import NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import MASK, resolve_mask
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
+from fromax._core._state_dtypes import MU_DTYPE, NU_DTYPE
 from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
@@ -20,7 +21,6 @@ from fromax.optimizers._adam_direction import (
     _direction,
     _step_scalars,
 )
-from fromax.optimizers._state_dtypes import MU_DTYPE, NU_DTYPE
 
 __all__ = ["adam", "adamw", "nadam", "scale_by_adam"]
 

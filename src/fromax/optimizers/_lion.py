@@ -10,11 +10,11 @@ import jax.numpy as jnp
 from fromax._core._bounds import NONNEGATIVE, POSITIVE_FRACTION, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Hyperparameter, Number, declare, schedulable
+from fromax._core._state_dtypes import MU_DTYPE
 from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
-from fromax.optimizers._state_dtypes import MU_DTYPE
 
 __all__ = ["LionState", "lion"]
 

@@ -11,11 +11,11 @@ from fromax._core import _numerics
 from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Flag, Hyperparameter, Number, Real, declare, schedulable
+from fromax._core._state_dtypes import MU_DTYPE, NU_DTYPE
 from fromax._core._storage import StateDType, load, storage_dtype, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
-from fromax.optimizers._state_dtypes import MU_DTYPE, NU_DTYPE
 
 __all__ = ["RMSpropState", "rmsprop"]
 

@@ -7,11 +7,11 @@ from typing import NamedTuple
 from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
+from fromax._core._state_dtypes import ACCUMULATOR_DTYPE
 from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import PyTree, ScalarOrSchedule
-from fromax.optimizers._state_dtypes import ACCUMULATOR_DTYPE
 from fromax.transforms._building_blocks import momentum_update
 
 __all__ = ["SgdState", "sgd"]

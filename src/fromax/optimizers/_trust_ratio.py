@@ -17,12 +17,12 @@ from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import MASK, resolve_mask
 from fromax._core._numerics import safe_ratio, squared_norm
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
+from fromax._core._state_dtypes import MU_DTYPE, NU_DTYPE
 from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import Mask, PyTree, ScalarOrSchedule
 from fromax.optimizers._adam_direction import ADAM_MOMENTS, AdamState, _direction, _step_scalars
-from fromax.optimizers._state_dtypes import MU_DTYPE, NU_DTYPE
 from fromax.transforms._building_blocks import momentum_update
 
 __all__ = ["LarsState", "lamb", "lars", "scale_by_trust_ratio", "trust_ratio"]

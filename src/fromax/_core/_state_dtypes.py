@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fromax._core._registry import DType, Hyperparameter
 
-__all__ = ["ACCUMULATOR_DTYPE", "MU_DTYPE", "NU_DTYPE"]
+__all__ = ["ACCUMULATOR_DTYPE", "MU_DTYPE", "NU_DTYPE", "STATE_DTYPE"]
 
 _COMPUTE = "the compute dtype (float32, or the parameters' if wider)"
 
@@ -20,4 +20,7 @@ NU_DTYPE = Hyperparameter(
 )
 ACCUMULATOR_DTYPE = Hyperparameter(
     "accumulator_dtype", DType(), "the momentum's storage dtype", optional=True, none_means=_COMPUTE
+)
+STATE_DTYPE = Hyperparameter(
+    "state_dtype", DType(), "z's storage dtype", optional=True, none_means=_COMPUTE
 )
