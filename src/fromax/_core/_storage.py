@@ -16,6 +16,7 @@ run resumed from a checkpoint takes the same bits as an uninterrupted one.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, TypeAlias
 
 import jax
@@ -135,14 +136,32 @@ def load(moments: Any, like: Any) -> Any:
     return jax.tree.map(one, like, moments, is_leaf=is_none)
 
 
+def _noise16(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Uniform 16-bit noise (uint32 values below 2**16), one draw per element.
+
+    Threefry per element made a 100M-parameter Adam step 20x slower on CPU.
+    Here threefry draws two words per leaf, and each element hashes its flat
+    index with them (murmur3's finaliser, a bijection that mixes every input
+    bit into the upper output bits): a few integer operations that fuse into
+    the moment's loop. Rounding needs uniform bits, not cryptographic ones.
+    """
+    words = jax.random.bits(key, (2,), jnp.uint32)
+    size = math.prod(shape)
+    h = jax.lax.iota(jnp.uint32, size).reshape(shape) * jnp.uint32(0x9E3779B1) + words[0]
+    h = h ^ words[1]
+    h = (h ^ (h >> jnp.uint32(16))) * jnp.uint32(0x85EBCA6B)
+    h = (h ^ (h >> jnp.uint32(13))) * jnp.uint32(0xC2B2AE35)
+    h = h ^ (h >> jnp.uint32(16))
+    return h >> jnp.uint32(16)
+
+
 def _round_stochastically(x: jax.Array, key: jax.Array) -> jax.Array:
     """``x`` (float32) to bfloat16, up or down at random, unbiased."""
     x = x.astype(jnp.float32)
     bits = jax.lax.bitcast_convert_type(x, jnp.uint32)
     # bfloat16 is float32's upper 16 bits: adding uniform noise below them and
     # truncating rounds up with probability (x - lower) / (upper - lower).
-    noise = jax.random.bits(key, x.shape, jnp.uint32) >> jnp.uint32(16)
-    truncated = (bits + noise) & jnp.uint32(0xFFFF0000)
+    truncated = (bits + _noise16(key, x.shape)) & jnp.uint32(0xFFFF0000)
     rounded = jax.lax.bitcast_convert_type(truncated, jnp.float32)
     # inf and nan keep their own bits (nan's noise could carry into the sign).
     return jnp.where(jnp.isfinite(x), rounded, x).astype(jnp.bfloat16)
