@@ -24,6 +24,8 @@ from fromax._core._hyperparams import (
 from fromax._core._numerics import bias_correction
 from fromax._core._storage import StochasticRounding
 from fromax._core._transformation import GradientTransformation, apply_updates, chain
+from fromax._flax import install as _install_flax
+from fromax._flax import register_flax_serialization
 from fromax.optimizers import (
     NS_PRESETS,
     SCION_NORMS,
@@ -158,6 +160,7 @@ __all__ = [
     "nero_project",
     "newton_schulz",
     "newton_schulz_coefficients",
+    "register_flax_serialization",
     "restore_checkpoint",
     "rmsprop",
     "save_checkpoint",
@@ -178,3 +181,5 @@ __all__ = [
     "trace",
     "trust_ratio",
 ]
+
+_install_flax()  # registers fromax's states with flax.serialization when Flax is there
