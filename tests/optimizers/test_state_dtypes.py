@@ -58,7 +58,7 @@ def test_bfloat16_moments_store_bfloat16_and_keep_float32_maths(entry):
     exact = {name: "bfloat16" for name in DTYPE_ARGS[entry.name] if name != "state_dtype"}
     rounded = {name: "bfloat16" for name in DTYPE_ARGS[entry.name]}
     params = _params()
-    ref, low = entry.make(**settings), entry.make(**settings, **rounded)
+    ref, low = entry.make(**settings), entry.make(**{**settings, **rounded})
 
     def steps(opt, state):
         updates = []
