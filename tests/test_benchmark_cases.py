@@ -48,3 +48,26 @@ def test_an_optimizer_without_suite_data_is_still_timed(suite):
         assert callable(case.fromax().update)
     finally:
         del _registry._REGISTRY["toy_without_extras"]
+
+
+def test_state_dtype_benchmark_counts_the_state_bytes():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        bench = importlib.import_module("state_dtype")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    shapes = bench._shapes(4 * bench.SIDE**2)  # shapes only: nothing is allocated
+    n = 4 * bench.SIDE**2
+    opts = bench.contenders()
+    scalars = {name: bench.state_bytes(opt, []) for name, opt in opts.items()}
+    per_param = {
+        name: (bench.state_bytes(opt, shapes) - scalars[name]) / n for name, opt in opts.items()
+    }
+    assert per_param == {
+        "fromax adam, float32 moments": 8,
+        "fromax adam, bfloat16 mu and nu": 4,
+        "fromax adam, bfloat16 stochastic": 4,
+        "fromax adam, bfloat16 mu": 6,
+        "optax adam, float32 moments": 8,
+        "optax adam(mu_dtype=bfloat16)": 6,
+    }

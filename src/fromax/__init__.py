@@ -22,7 +22,10 @@ from fromax._core._hyperparams import (
     set_hyperparams,
 )
 from fromax._core._numerics import bias_correction
+from fromax._core._storage import StochasticRounding
 from fromax._core._transformation import GradientTransformation, apply_updates, chain
+from fromax._flax import install as _install_flax
+from fromax._flax import register_flax_serialization
 from fromax.optimizers import (
     NS_PRESETS,
     SCION_NORMS,
@@ -138,6 +141,7 @@ __all__ = [
     "ScionState",
     "SgdState",
     "SkipNonfiniteState",
+    "StochasticRounding",
     "TraceState",
     "TransformState",
     "accumulate_gradients",
@@ -178,6 +182,7 @@ __all__ = [
     "newton_schulz_coefficients",
     "partition",
     "reduce_on_plateau",
+    "register_flax_serialization",
     "restore_checkpoint",
     "rmsprop",
     "save_checkpoint",
@@ -200,3 +205,5 @@ __all__ = [
     "trace",
     "trust_ratio",
 ]
+
+_install_flax()  # registers fromax's states with flax.serialization when Flax is there

@@ -17,6 +17,7 @@ import numpy as np
 import fromax
 import reference
 from fromax import schedules
+from fromax._core._registry import DType, spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +80,13 @@ class Entry:
 
     def __repr__(self) -> str:  # pytest ids
         return self.name
+
+    @property
+    def optax_options(self) -> dict[str, Any]:
+        """``options`` for optax's factory: without fromax's storage dtypes (None here),
+        which optax takes only in part, under other names or defaults."""
+        declaration = spec(self.name)
+        return {k: v for k, v in self.options.items() if not isinstance(declaration[k].kind, DType)}
 
 
 def _fromage_init(param):

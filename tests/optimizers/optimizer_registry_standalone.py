@@ -23,7 +23,7 @@ NERO = Entry(
         "learning_rate": schedules.warmup_cosine_decay(0.0, 0.1, warmup_steps=10, decay_steps=100),
         "beta": schedules.linear(0.9, 0.999, transition_steps=50),
     },
-    options={"constraints": True, "neuron_axis": 0},
+    options={"constraints": True, "neuron_axis": 0, "nu_dtype": None},
     # Nero's constraints pin every neuron of a matrix to the centred unit sphere,
     # so problems whose optimum lies off it (these) are solved with them off;
     # the suite's MLP keeps JAX's (in, out) kernels: neurons are columns.
@@ -69,6 +69,7 @@ MADAM = Entry(
     reference_step=ref.madam_step,
     optax_note="optax has no Madam",
     needs_params=True,
+    options={"nu_dtype": None},
 )
 
 LION = Entry(
@@ -97,6 +98,7 @@ LION = Entry(
         "chain a masked decay instead of mask"
     ),
     needs_params=True,
+    options={"mu_dtype": None},
 )
 
 _RMSPROP_OPTIONS = {
@@ -116,7 +118,7 @@ RMSPROP = Entry(
         "decay": schedules.linear(0.8, 0.95, transition_steps=50),
         "momentum": schedules.linear(0.5, 0.9, transition_steps=30),
     },
-    options=_RMSPROP_OPTIONS,
+    options={**_RMSPROP_OPTIONS, "mu_dtype": None, "nu_dtype": None},
     # Without momentum its normalised steps crawl along Rosenbrock's curved valley
     # (24.2 -> 0.108 at the defaults); with momentum 0.9: 1.5e-7.
     convergence={"momentum": 0.9},
@@ -144,7 +146,7 @@ ADAGRAD = Entry(
         "learning_rate": schedules.linear(0.2, 0.05, transition_steps=100),
         "eps": schedules.exponential_decay(1.0, transition_steps=10, decay_rate=0.5),
     },
-    options={"initial_accumulator_value": 0.1},
+    options={"initial_accumulator_value": 0.1, "accumulator_dtype": None},
     # The summed squared gradients only grow, so the steps shrink as the iterate crawls
     # along Rosenbrock's valley: 24.2 -> 0.709 (past the valley's midpoint x = 0, loss 1).
     convergence_thresholds={"rosenbrock": 1.0},
@@ -185,7 +187,7 @@ ADAFACTOR = Entry(
         "clipping_threshold": schedules.linear(0.5, 1.5, transition_steps=100),
         "momentum": schedules.linear(0.5, 0.9, transition_steps=30),
     },
-    options=_ADAFACTOR_OPTIONS,
+    options={**_ADAFACTOR_OPTIONS, "dtype_momentum": None},
     # Without momentum (its default) its clipped, normalised steps crawl along
     # Rosenbrock's curved valley (24.2 -> 0.985); with momentum 0.9: 4.9e-4.
     convergence={"momentum": 0.9},
@@ -224,7 +226,7 @@ SCHEDULE_FREE_SGD = Entry(
         "b1": schedules.linear(0.9, 0.7, transition_steps=60),
         "weight_lr_power": schedules.linear(2.0, 1.0, transition_steps=50),
     },
-    options={"warmup_steps": None},
+    options={"warmup_steps": None, "state_dtype": None},
     # Plain SGD steps are stable on Rosenbrock only for a peak below about 0.006 (the
     # curvature is 1330 at the start), where the valley takes longer than 400 steps:
     # 24.2 -> 1.67 (at a peak of 0.0032; 0.01 diverges), i.e. x from -1.2 to -0.3.
@@ -256,7 +258,7 @@ SCHEDULE_FREE_ADAMW = Entry(
         "b1": schedules.linear(0.9, 0.7, transition_steps=60),
         "b2": schedules.linear(0.9, 0.999, transition_steps=50),
     },
-    options={"warmup_steps": None},
+    options={"warmup_steps": None, "state_dtype": None, "nu_dtype": None},
     invalid=(
         ({"warmup_steps": 2.5}, TypeError, "warmup_steps must be an integer >= 1, got 2.5"),
         ({"b2": 1.0}, ValueError, "schedule_free_adamw's b2 must be"),

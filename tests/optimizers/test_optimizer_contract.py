@@ -280,7 +280,7 @@ def test_agrees_with_optax(entry):
     params, targets, noise = _problem(seed=3, steps=steps)
     hyper = {**entry.hyperparams, **entry.optax_overrides}
     ours, _ = _run_entry(entry, params, targets, noise, steps, **entry.optax_overrides)
-    reference = entry.optax(**hyper, **entry.options)
+    reference = entry.optax(**hyper, **entry.optax_options)
     with jax.numpy_dtype_promotion("standard"):  # optax promotes implicitly
         state = reference.init(_float32(params))
         theirs, _ = _run(jax.jit(_jitted_step(reference)), state, params, targets, noise, steps)

@@ -61,7 +61,7 @@ def test_complex_parameters_take_optax_steps_or_are_refused(entry):
         assert "\n" not in message and f"{entry.name} does not take complex" in message
         return
     ours = _build(entry, **entry.optax_overrides)
-    theirs = entry.optax(**{**entry.hyperparams, **entry.optax_overrides}, **entry.options)
+    theirs = entry.optax(**{**entry.hyperparams, **entry.optax_overrides}, **entry.optax_options)
 
     def run(opt):
         def steps(params):

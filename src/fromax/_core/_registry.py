@@ -13,9 +13,10 @@ the default comes from the signature). From that one declaration come:
   README's table.
 
 Kinds: :class:`Number` (schedulable, with bounds), :class:`Real` (a static
-number, used once), :class:`Integer`, :class:`Flag`, :class:`Choice` and
-:class:`Tree` (static). A kind is a small class with ``check``, ``parse`` and
-``describe``; an optimiser may define its own.
+number, used once), :class:`Integer`, :class:`Flag`, :class:`Choice`,
+:class:`DType` (a moment's storage dtype) and :class:`Tree` (static). A
+kind is a small class with ``check``, ``parse`` and ``describe``; an
+optimiser may define its own.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from fromax._core._bounds import Bounds
+from fromax._core._storage import StochasticRounding, check_state_dtype
 from fromax.schedules import from_spec
 
 __all__ = [
     "Choice",
+    "DType",
     "Flag",
     "Hyperparameter",
     "Integer",
@@ -242,6 +245,32 @@ class Choice(Kind):
 
     def describe(self) -> str:
         return ", ".join(repr(v) for v in self.values)
+
+
+@dataclasses.dataclass(frozen=True)
+class DType(Kind):
+    """A moment's storage dtype (static): a float dtype, its name, or ``StochasticRounding``.
+
+    Declared ``optional``: None is the compute dtype (float32, or the
+    parameters' dtype if wider). On the command line: a dtype's name
+    (``bfloat16``), or ``stochastic_bfloat16`` for stochastic rounding.
+    """
+
+    def check(self, value: Any, where: str) -> None:
+        check_state_dtype(value, where)
+
+    def parse(self, text: str, where: str) -> Any:
+        value = text.strip()
+        if value == "stochastic_bfloat16":
+            return StochasticRounding()
+        try:
+            check_state_dtype(value, where)
+        except TypeError as error:
+            raise ValueError(f"{error} (or stochastic_bfloat16)") from None
+        return value
+
+    def describe(self) -> str:
+        return "a float dtype or its name, or StochasticRounding()"
 
 
 @dataclasses.dataclass(frozen=True)

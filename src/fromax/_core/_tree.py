@@ -162,11 +162,8 @@ def map_arrays(
     return tuple(jax.tree.unflatten(treedef, [r[i] for r in results]) for i in range(outputs))
 
 
-def zeros_in_compute_dtype(tree: Any, *, real: bool = False) -> Any:
+def zeros_in_compute_dtype(tree: Any) -> Any:
     """Zeros like ``tree``'s arrays, in float32 (or wider): optimiser moments.
-
-    With ``real=True``, in the real dtype of that (a complex parameter's
-    second moment).
 
     Built with ``zeros_like``, so each moment gets its parameter's sharding.
 
@@ -176,21 +173,18 @@ def zeros_in_compute_dtype(tree: Any, *, real: bool = False) -> Any:
         >>> zeros_in_compute_dtype({"w": jnp.ones(2, jnp.bfloat16)})
         {'w': Array([0., 0.], dtype=float32)}
     """
-
-    def zeros(x: Any) -> jax.Array:
-        dtype = compute_dtype(x.dtype)
-        # A second moment (|g|**2) of a complex parameter is real.
-        return jnp.zeros_like(x, dtype=jnp.finfo(dtype).dtype if real else dtype)
-
-    return map_arrays(zeros, tree, names=("params",))
+    return map_arrays(
+        lambda x: jnp.zeros_like(x, dtype=compute_dtype(x.dtype)), tree, names=("params",)
+    )
 
 
-def zeros_along(param: jax.Array, axes: Sequence[int]) -> jax.Array:
+def zeros_along(param: jax.Array, axes: Sequence[int], dtype: Any = None) -> jax.Array:
     """Zeros of ``param``'s sizes along ``axes`` only, in its compute dtype, sharded
     as ``param`` is along them: a factored moment (Adafactor's rows, Nero's neurons).
 
     ``zeros_like`` cannot give a smaller array its parameter's sharding, and a plain
-    ``jnp.zeros(shape)`` puts the whole moment on device 0.
+    ``jnp.zeros(shape)`` puts the whole moment on device 0. ``dtype`` (None: the
+    compute dtype) is the storage dtype of a moment kept in lower precision.
 
     Example:
         >>> import jax.numpy as jnp
@@ -199,7 +193,7 @@ def zeros_along(param: jax.Array, axes: Sequence[int]) -> jax.Array:
         Array([0., 0., 0.], dtype=float32)
     """
     shape = tuple(param.shape[axis] for axis in axes)
-    dtype = compute_dtype(param.dtype)
+    dtype = compute_dtype(param.dtype) if dtype is None else dtype
     # A tracer has no placement to copy: under jit, XLA's sharding propagation decides.
     sharding = None if isinstance(param, jax.core.Tracer) else getattr(param, "sharding", None)
     if isinstance(sharding, jax.sharding.NamedSharding):

@@ -10,7 +10,16 @@ import numpy as np
 
 from fromax._core._bounds import NONNEGATIVE, POSITIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
-from fromax._core._registry import Flag, Hyperparameter, Integer, Number, declare, schedulable
+from fromax._core._registry import (
+    DType,
+    Flag,
+    Hyperparameter,
+    Integer,
+    Number,
+    declare,
+    schedulable,
+)
+from fromax._core._storage import StateDType, load, storage_dtype, store
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays, zeros_along
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
@@ -141,6 +150,13 @@ def _adafactor_update(
     ),
     Hyperparameter("eps", Number(NONNEGATIVE), "added to g**2"),
     Hyperparameter("factored", Flag(), "whether to factor the second moments at all"),
+    Hyperparameter(
+        "dtype_momentum",
+        DType(),
+        "the momentum's storage dtype",
+        optional=True,
+        none_means="the compute dtype (float32, or the parameters' if wider)",
+    ),
     summary=(
         "Adafactor: factored second moments for matrices, update clipping, steps relative to "
         "the parameter scale (Shazeer & Stern, ICML 2018, arXiv 1804.04235)"
@@ -157,6 +173,8 @@ def adafactor(
     weight_decay_rate: ScalarOrSchedule | None = None,
     eps: ScalarOrSchedule = 1e-30,
     factored: bool = True,
+    *,
+    dtype_momentum: StateDType = None,
 ) -> GradientTransformation:
     """Adafactor: Adam-like steps from factored second moments, clipped and relative.
 
@@ -200,6 +218,10 @@ def adafactor(
         weight_decay_rate: None (off), or >= 0.
         eps: >= 0, added to g**2, default 1e-30.
         factored: whether to factor the second moments at all (static).
+        dtype_momentum: the momentum's storage dtype (optax's name): None
+            (float32, or the parameters' dtype if wider), a float dtype or its
+            name, or :class:`~fromax.StochasticRounding`; the maths stays in
+            float32. The factored second moments are small and stay float32.
 
     The other numeric arguments are each a number, a JAX scalar, a schedule
     or a callable ``step -> scalar``.
@@ -253,7 +275,15 @@ def adafactor(
             row_moments=map_arrays(row, params, names=names),
             column_moments=map_arrays(column, params, names=names),
             moments=map_arrays(full, params, names=names),
-            momentum=(None if momentum is None else map_arrays(zeros, params, names=names)),
+            momentum=(
+                None
+                if momentum is None
+                else map_arrays(
+                    lambda p: zeros_along(p, range(p.ndim), storage_dtype(dtype_momentum, p)),
+                    params,
+                    names=names,
+                )
+            ),
         )
 
     uses_params = scale_by_param or weight_decay_rate is not None
@@ -268,7 +298,7 @@ def adafactor(
         per_tensor = [state.row_moments, state.column_moments, state.moments]
         names += ["state.row_moments", "state.column_moments", "state.moments"]
         if momentum is not None:
-            per_tensor.append(state.momentum)
+            per_tensor.append(load(state.momentum, updates))
             names.append("state.momentum")
 
         def one(g, *rest):
@@ -291,6 +321,8 @@ def adafactor(
         new, rows, columns, fulls, buffers = map_arrays(
             one, *trees, per_tensor=tuple(per_tensor), names=tuple(names), outputs=5
         )
+        if momentum is not None:
+            buffers = store(buffers, dtype_momentum, step=step, salt=0)
         return new, AdafactorState(rows, columns, fulls, None if momentum is None else buffers)
 
     return scheduled_transformation(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import jax
@@ -9,8 +10,10 @@ import jax.numpy as jnp
 
 from fromax._core._bounds import NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
-from fromax._core._numerics import abs_squared, real_dtype
+from fromax._core._numerics import abs_squared
 from fromax._core._registry import Hyperparameter, Number, Real, declare, schedulable
+from fromax._core._state_dtypes import ACCUMULATOR_DTYPE
+from fromax._core._storage import StateDType, load, storage_dtype, store
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
@@ -48,6 +51,7 @@ def _adagrad_update(grad, total, lr, eps):
         "initial_accumulator_value", Real(NONNEGATIVE), "the sum of squares' initial value"
     ),
     Hyperparameter("eps", Number(NONNEGATIVE), "added inside the square root"),
+    dataclasses.replace(ACCUMULATOR_DTYPE, doc="the sum of squares' storage dtype"),
     summary=(
         "Adagrad: per-coordinate steps over the root of the summed squared gradients "
         "(Duchi et al., JMLR 2011)"
@@ -57,6 +61,8 @@ def adagrad(
     learning_rate: ScalarOrSchedule,
     initial_accumulator_value: float = 0.1,
     eps: ScalarOrSchedule = 1e-7,
+    *,
+    accumulator_dtype: StateDType = None,
 ) -> GradientTransformation:
     """Adagrad: each coordinate's step divided by the root of its summed squared gradients.
 
@@ -75,6 +81,10 @@ def adagrad(
         initial_accumulator_value: G_0 >= 0 (a number: it is used once, at
             ``init``).
         eps: >= 0, default 1e-7.
+        accumulator_dtype: G's storage dtype: None (float32, or the
+            parameters' dtype if wider), a float dtype or its name, or
+            :class:`~fromax.StochasticRounding` (a sum that only grows stalls
+            in bfloat16 rounded to nearest); the maths stays in float32.
 
     ``learning_rate`` and ``eps`` are each a number, a JAX scalar, a schedule
     or a callable ``step -> scalar``.
@@ -99,7 +109,9 @@ def adagrad(
         return AdagradState(
             map_arrays(
                 lambda p: jnp.full_like(
-                    p, initial_accumulator_value, dtype=real_dtype(compute_dtype(p.dtype))
+                    p,
+                    initial_accumulator_value,
+                    dtype=storage_dtype(accumulator_dtype, p, real=True),
                 ),  # full_like: the parameter's sharding
                 params,
                 names=("params",),
@@ -109,16 +121,16 @@ def adagrad(
     def update(
         updates: Updates, state: AdagradState, params: Params, hyper: dict[str, jax.Array], step
     ):
-        del params, step
+        del params
         lr, eps_t = hyper["learning_rate"], hyper["eps"]
         new, total = map_arrays(
             lambda g, s: _adagrad_update(g, s, lr, eps_t),
             updates,
-            state.sum_of_squares,
+            load(state.sum_of_squares, updates),
             names=("updates", "state.sum_of_squares"),
             outputs=2,
         )
-        return new, AdagradState(total)
+        return new, AdagradState(store(total, accumulator_dtype, step=step, salt=0))
 
     return scheduled_transformation(
         "adagrad",

@@ -12,8 +12,10 @@ from fromax._core._bounds import NONNEGATIVE
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import MASK, resolve_mask
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
+from fromax._core._state_dtypes import MU_DTYPE, NU_DTYPE
+from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import map_arrays, zeros_in_compute_dtype
+from fromax._core._tree import map_arrays
 from fromax._core._types import Mask, ScalarOrSchedule
 from fromax.optimizers._adam_direction import (
     ADAM_MOMENTS,
@@ -29,17 +31,24 @@ _NESTEROV = Hyperparameter("nesterov", Flag(), "Nadam's look-ahead first moment"
 
 
 def _adam_family(
-    owner: str, numbers: Mapping[str, ScalarOrSchedule | None], mask: Mask, nesterov: bool
+    owner: str,
+    numbers: Mapping[str, ScalarOrSchedule | None],
+    mask: Mask,
+    nesterov: bool,
+    dtypes: tuple[StateDType, StateDType] = (None, None),
 ) -> GradientTransformation:
     """Adam's direction; times -learning_rate and with decoupled decay when ``numbers`` has them.
 
     ``numbers`` maps each of ``owner``'s declared schedulable hyperparameters
-    to its value.
+    to its value; ``dtypes`` are the moments' storage dtypes.
     """
     nesterov = bool(nesterov)
+    mu_dtype, nu_dtype = dtypes
 
     def init(params):
-        return AdamState(zeros_in_compute_dtype(params), zeros_in_compute_dtype(params, real=True))
+        return AdamState(
+            zeros_for_state(params, mu_dtype), zeros_for_state(params, nu_dtype, real=True)
+        )
 
     def update(updates, state, params, hyper, step):
         b1_, b2_, eps_, root = hyper["b1"], hyper["b2"], hyper["eps"], hyper["eps_root"]
@@ -47,7 +56,8 @@ def _adam_family(
         lr = hyper.get("learning_rate")
         minus_lr = None if lr is None else -lr
         decay = hyper.get("weight_decay")
-        trees, names, flags = [updates, state.mu, state.nu], ["updates", "state.mu", "state.nu"], ()
+        stored = (load(state.mu, updates), load(state.nu, updates))
+        trees, names, flags = [updates, *stored], ["updates", "state.mu", "state.nu"], ()
         if decay is not None:  # only then are the parameters read (and needed)
             trees.append(params)
             flags = (resolve_mask(mask, params, "mask", owner),)
@@ -62,6 +72,7 @@ def _adam_family(
             return d.astype(g.dtype), m, v
 
         new, mu, nu = map_arrays(one, *trees, per_tensor=flags, names=tuple(names), outputs=3)
+        mu, nu = store(mu, mu_dtype, step=step, salt=0), store(nu, nu_dtype, step=step, salt=1)
         return new, AdamState(mu, nu)
 
     return scheduled_transformation(
@@ -76,6 +87,8 @@ def _adam_family(
 @declare(
     *ADAM_MOMENTS,
     _NESTEROV,
+    MU_DTYPE,
+    NU_DTYPE,
     summary="Adam's direction without the learning rate, a building block (Kingma & Ba 2015)",
     role="transform",
 )
@@ -86,13 +99,15 @@ def scale_by_adam(
     eps_root: ScalarOrSchedule = 0.0,
     *,
     nesterov: bool = False,
+    mu_dtype: StateDType = None,
+    nu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """Adam's direction, without the learning rate: a building block.
 
     Turns the updates into :func:`adam_direction`'s ``m_hat / (sqrt(v_hat +
     eps_root) + eps)``; chain it with :func:`~fromax.scale_by_learning_rate`
     to get Adam. Moments are float32 (or wider) whatever the dtype of the
-    updates, so there is no ``mu_dtype`` argument.
+    updates unless ``mu_dtype`` or ``nu_dtype`` says otherwise.
 
     Args:
         b1: the first moment's decay, in [0, 1).
@@ -100,6 +115,7 @@ def scale_by_adam(
         eps: added to the denominator, >= 0.
         eps_root: added inside the square root, >= 0.
         nesterov: Nadam's look-ahead.
+        mu_dtype, nu_dtype: as in :func:`adam`.
 
     Returns:
         A :class:`~fromax.GradientTransformation`; each of b1, b2, eps and
@@ -118,13 +134,15 @@ def scale_by_adam(
         (arXiv 1412.6980).
     """
     numbers = {"b1": b1, "b2": b2, "eps": eps, "eps_root": eps_root}
-    return _adam_family("scale_by_adam", numbers, None, nesterov)
+    return _adam_family("scale_by_adam", numbers, None, nesterov, (mu_dtype, nu_dtype))
 
 
 @declare(
     _LEARNING_RATE,
     *ADAM_MOMENTS,
     _NESTEROV,
+    MU_DTYPE,
+    NU_DTYPE,
     summary=(
         "Adam, with 1 - b**t computed without float32 cancellation (Kingma & Ba, arXiv 1412.6980)"
     ),
@@ -137,6 +155,8 @@ def adam(
     eps_root: ScalarOrSchedule = 0.0,
     *,
     nesterov: bool = False,
+    mu_dtype: StateDType = None,
+    nu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """Adam, every hyperparameter schedulable.
 
@@ -147,7 +167,8 @@ def adam(
 
     optax's ``adam`` (same names and defaults; eps outside the root as in the
     paper and PyTorch). Differences from optax: moments are float32 (or
-    wider) whatever the parameters' dtype (no ``mu_dtype``), and ``1 - b**t``
+    wider) whatever the parameters' dtype unless ``mu_dtype`` / ``nu_dtype``
+    ask for less (optax keeps ``nu`` in the parameters' dtype), and ``1 - b**t``
     is computed without float32 cancellation (optax's can be 6e-5 off at
     t = 1, b2 = 0.999). PyTorch's ``Adam(weight_decay=...)`` adds an L2 term
     to the gradient; here that is ``chain(add_decayed_weights(wd), adam(lr))``,
@@ -160,6 +181,11 @@ def adam(
         eps: added to the denominator, >= 0.
         eps_root: added inside the square root, >= 0.
         nesterov: Nadam's look-ahead (see :func:`nadam`).
+        mu_dtype: the first moment's storage dtype: None (float32, or the
+            parameters' dtype if wider), a float dtype or its name
+            (``"bfloat16"``), or :class:`~fromax.StochasticRounding`. The
+            maths stays in float32; only the stored moment takes the dtype.
+        nu_dtype: the second moment's, likewise.
 
     Returns:
         A :class:`~fromax.GradientTransformation`; every numeric argument takes a
@@ -181,7 +207,7 @@ def adam(
         (arXiv 1412.6980).
     """
     numbers = {"learning_rate": learning_rate, "b1": b1, "b2": b2, "eps": eps, "eps_root": eps_root}
-    return _adam_family("adam", numbers, None, nesterov)
+    return _adam_family("adam", numbers, None, nesterov, (mu_dtype, nu_dtype))
 
 
 @declare(
@@ -192,6 +218,8 @@ def adam(
         "mask", MASK, "True where the decay applies", optional=True, none_means="every leaf"
     ),
     _NESTEROV,
+    MU_DTYPE,
+    NU_DTYPE,
     summary=(
         "Adam with decoupled weight decay, multiplied by the learning rate as in optax and "
         "PyTorch (Loshchilov & Hutter, arXiv 1711.05101)"
@@ -207,6 +235,8 @@ def adamw(
     mask: Mask = None,
     *,
     nesterov: bool = False,
+    mu_dtype: StateDType = None,
+    nu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """AdamW: Adam with decoupled weight decay, every hyperparameter schedulable.
 
@@ -228,6 +258,7 @@ def adamw(
         mask: None (decay every leaf), a pytree of bools or a callable ``params
             -> pytree of bools``: True where the decay applies.
         nesterov: Nadam's look-ahead.
+        mu_dtype, nu_dtype: as in :func:`adam`.
 
     Returns:
         A :class:`~fromax.GradientTransformation`. ``update`` needs ``params``.
@@ -255,12 +286,14 @@ def adamw(
         "eps_root": eps_root,
         "weight_decay": weight_decay,
     }
-    return _adam_family("adamw", numbers, mask, nesterov)
+    return _adam_family("adamw", numbers, mask, nesterov, (mu_dtype, nu_dtype))
 
 
 @declare(
     _LEARNING_RATE,
     *ADAM_MOMENTS,
+    MU_DTYPE,
+    NU_DTYPE,
     summary="Adam with a Nesterov look-ahead first moment, optax's form (Dozat 2016)",
 )
 def nadam(
@@ -269,6 +302,9 @@ def nadam(
     b2: ScalarOrSchedule = 0.999,
     eps: ScalarOrSchedule = 1e-8,
     eps_root: ScalarOrSchedule = 0.0,
+    *,
+    mu_dtype: StateDType = None,
+    nu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """NAdam: Adam with a Nesterov look-ahead first moment, every hyperparameter schedulable.
 
@@ -284,6 +320,7 @@ def nadam(
     Args:
         learning_rate: eta, >= 0.
         b1, b2, eps, eps_root: as in :func:`adam`.
+        mu_dtype, nu_dtype: as in :func:`adam`.
 
     Returns:
         A :class:`~fromax.GradientTransformation`.
@@ -300,4 +337,4 @@ def nadam(
         Dozat, Incorporating Nesterov momentum into Adam, ICLR 2016 workshop.
     """
     numbers = {"learning_rate": learning_rate, "b1": b1, "b2": b2, "eps": eps, "eps_root": eps_root}
-    return _adam_family("nadam", numbers, None, True)
+    return _adam_family("nadam", numbers, None, True, (mu_dtype, nu_dtype))

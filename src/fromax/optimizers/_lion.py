@@ -10,8 +10,10 @@ import jax.numpy as jnp
 from fromax._core._bounds import NONNEGATIVE, POSITIVE_FRACTION, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Hyperparameter, Number, declare, schedulable
+from fromax._core._state_dtypes import MU_DTYPE
+from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
+from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["LionState", "lion"]
@@ -55,6 +57,7 @@ def _lion_update(grad, momentum, param, lr, b1, b2, weight_decay):
     Hyperparameter(
         "weight_decay", Number(NONNEGATIVE), "decoupled, times the learning rate", optional=True
     ),
+    MU_DTYPE,
     summary=(
         "Lion: the sign of an interpolated momentum, with decoupled weight decay "
         "(Chen et al., NeurIPS 2023, arXiv 2302.06675)"
@@ -65,6 +68,8 @@ def lion(
     b1: ScalarOrSchedule = 0.9,
     b2: ScalarOrSchedule = 0.99,
     weight_decay: ScalarOrSchedule | None = 1e-3,
+    *,
+    mu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """Lion, the sign of an interpolated momentum, with decoupled weight decay.
 
@@ -84,8 +89,8 @@ def lion(
     it lets XLA update a donated momentum in place, about 4x faster than
     optax's step on CPU at 10M parameters. It needs b2 > 0 (optax admits
     b2 = 0, a momentum that is the last gradient).
-    The momentum is kept in float32 (or the parameters' dtype if wider):
-    optax's ``mu_dtype`` is not offered. optax's ``mask`` for the weight
+    The momentum is kept in float32 (or the parameters' dtype if wider)
+    unless ``mu_dtype`` asks for less. optax's ``mask`` for the weight
     decay is not offered either: pass ``weight_decay=0`` and chain a decay
     on the tensors that need it.
 
@@ -95,6 +100,9 @@ def lion(
         b2: the momentum's decay in (0, 1], default 0.99.
         weight_decay: >= 0, default 1e-3 (typically 3-10x larger than
             AdamW's).
+        mu_dtype: the momentum's storage dtype: None (float32, or the
+            parameters' dtype if wider), a float dtype or its name, or
+            :class:`~fromax.StochasticRounding`; the maths stays in float32.
 
     Each numeric argument is a number, a JAX scalar, a schedule or a callable
     ``step -> scalar``.
@@ -118,15 +126,14 @@ def lion(
     """
 
     def init(params: Params) -> LionState:
-        return LionState(zeros_in_compute_dtype(params))
+        return LionState(zeros_for_state(params, mu_dtype))
 
     def update(
         updates: Updates, state: LionState, params: Params, hyper: dict[str, jax.Array], step
     ):
-        del step
         lr, b1, b2 = hyper["learning_rate"], hyper["b1"], hyper["b2"]
         decay = hyper.get("weight_decay")
-        trees, names = [updates, state.momentum], ["updates", "state.momentum"]
+        trees, names = [updates, load(state.momentum, updates)], ["updates", "state.momentum"]
         if decay is not None:  # only then are the parameters read (and needed)
             trees.append(params)
             names.append("params")
@@ -136,7 +143,7 @@ def lion(
             names=tuple(names),
             outputs=2,
         )
-        return new, LionState(momentum)
+        return new, LionState(store(momentum, mu_dtype, step=step, salt=0))
 
     return scheduled_transformation(
         "lion",

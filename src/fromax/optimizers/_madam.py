@@ -11,8 +11,10 @@ from fromax._core._bounds import DECAY_RATE, NONNEGATIVE, POSITIVE
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._numerics import bias_correction, divide_by_root
 from fromax._core._registry import Hyperparameter, Number, declare, schedulable
+from fromax._core._state_dtypes import NU_DTYPE
+from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
+from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["MadamState", "madam"]
@@ -58,6 +60,7 @@ def _madam_update(grad, second_moment, param, initial_rms, lr, beta, p_scale, g_
     Hyperparameter("p_scale", Number(POSITIVE), "the bound on |w|, in initial RMS units"),
     Hyperparameter("g_bound", Number(POSITIVE), "the bound on the normalised gradient"),
     Hyperparameter("beta", Number(DECAY_RATE), "the second moment's decay"),
+    NU_DTYPE,
     summary=(
         "Madam: multiplicative steps, signs never flip, |w| bounded by p_scale times the "
         "initial RMS (Bernstein et al., NeurIPS 2020, arXiv 2006.14560)"
@@ -68,6 +71,8 @@ def madam(
     p_scale: ScalarOrSchedule = 3.0,
     g_bound: ScalarOrSchedule = 10.0,
     beta: ScalarOrSchedule = 0.999,
+    *,
+    nu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """Madam: multiplicative steps on each weight's magnitude, its sign kept.
 
@@ -94,6 +99,9 @@ def madam(
         p_scale: > 0, the bound on |w| in units of the initial RMS, default 3.
         g_bound: > 0, the bound on the normalised gradient, default 10.
         beta: the second moment's decay in [0, 1), default 0.999.
+        nu_dtype: the second moment's storage dtype: None (float32, or the
+            parameters' dtype if wider), a float dtype or its name, or
+            :class:`~fromax.StochasticRounding`; the maths stays in float32.
 
     Each is a number, a JAX scalar, a schedule or a callable ``step -> scalar``.
 
@@ -121,7 +129,7 @@ def madam(
             return jnp.sqrt(jnp.mean(w * w)).astype(jnp.float32)
 
         return MadamState(
-            zeros_in_compute_dtype(params), map_arrays(initial_rms, params, names=("params",))
+            zeros_for_state(params, nu_dtype), map_arrays(initial_rms, params, names=("params",))
         )
 
     def update(
@@ -137,13 +145,13 @@ def madam(
         new, moments = map_arrays(
             one,
             updates,
-            state.second_moments,
+            load(state.second_moments, updates),
             params,
             per_tensor=(state.initial_rms,),
             names=("updates", "state.second_moments", "params", "state.initial_rms"),
             outputs=2,
         )
-        return new, MadamState(moments, state.initial_rms)
+        return new, MadamState(store(moments, nu_dtype, step=step, salt=1), state.initial_rms)
 
     return scheduled_transformation(
         "madam",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, NamedTuple
 
@@ -21,6 +22,8 @@ from fromax._core._registry import (
     declare,
     schedulable,
 )
+from fromax._core._state_dtypes import MU_DTYPE, NU_DTYPE
+from fromax._core._storage import StateDType, load, storage_dtype, store
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import check_same_structure, compute_dtype
 from fromax._core._types import Params, PyTree, ScalarOrSchedule
@@ -208,6 +211,8 @@ def muon_direction(
         optional=True,
     ),
     Hyperparameter("ns_dtype", Choice(("float32", "bfloat16")), "Newton-Schulz matmuls' dtype"),
+    dataclasses.replace(MU_DTYPE, doc="the momentum's and Adam's first moment's storage dtype"),
+    dataclasses.replace(NU_DTYPE, doc="Adam's second moment's storage dtype"),
     summary="Muon: momentum orthogonalised by Newton-Schulz on matrices, AdamW elsewhere",
     role="optimizer",
 )
@@ -228,6 +233,8 @@ def muon(
     scale: str | None = "spectral",
     labels: Any = None,
     ns_dtype: str = "float32",
+    mu_dtype: StateDType = None,
+    nu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """Muon, every hyperparameter schedulable; AdamW for the leaves that are not matrices.
 
@@ -291,6 +298,11 @@ def muon(
             :func:`~fromax.muon_scale`).
         labels: which leaves are matrices (see above).
         ns_dtype: ``"float32"`` or ``"bfloat16"``: the Newton-Schulz matmuls.
+        mu_dtype: the storage dtype of the momentum (and of the first moment of
+            the leaves AdamW steps): None (float32, or the parameters' dtype if
+            wider), a float dtype or its name, or
+            :class:`~fromax.StochasticRounding`; the maths stays in float32.
+        nu_dtype: the storage dtype of AdamW's second moment, likewise.
 
     Returns:
         A :class:`~fromax.GradientTransformation`. ``update`` needs ``params``.
@@ -323,10 +335,10 @@ def muon(
         arrays = [x for x in leaves if x is not None]
         momentum, mu, nu = [], [], []
         for x, view in zip(arrays, views, strict=True):
-            zeros = jnp.zeros_like(x, dtype=compute_dtype(x.dtype))
-            momentum.append(zeros if view is not None else None)
-            mu.append(None if view is not None else zeros)
-            nu.append(None if view is not None else jnp.zeros_like(zeros))
+            first = jnp.zeros_like(x, dtype=storage_dtype(mu_dtype, x))
+            momentum.append(first if view is not None else None)
+            mu.append(None if view is not None else first)
+            nu.append(None if view is not None else jnp.zeros_like(x, storage_dtype(nu_dtype, x)))
         return MuonState(*(_unflatten(treedef, leaves, part) for part in (momentum, mu, nu)))
 
     def update(updates, state, params, hyper, step):
@@ -342,7 +354,7 @@ def muon(
         ws = [w for w in jax.tree.leaves(params, is_leaf=none) if w is not None]
         ms, mus, nus = (
             [v for v, g in zip(treedef.flatten_up_to(tree), leaves, strict=True) if g is not None]
-            for tree in (state.momentum, state.mu, state.nu)
+            for tree in (load(t, updates) for t in (state.momentum, state.mu, state.nu))
         )
         # The step's scalars, once for all leaves.
         minus_lr = -hyper["learning_rate"]
@@ -377,9 +389,15 @@ def muon(
             work = d.dtype
             d = d + adam_decay.astype(work) * w.astype(work)
             new_updates[i] = ((-adam_lr).astype(work) * d).astype(g.dtype)
-        return _unflatten(treedef, leaves, new_updates), MuonState(
-            *(_unflatten(treedef, leaves, part) for part in (new_m, new_mu, new_nu))
+        stored = (
+            store(_unflatten(treedef, leaves, part), dtype, step=step, salt=salt)
+            for part, dtype, salt in (
+                (new_m, mu_dtype, 2),
+                (new_mu, mu_dtype, 0),
+                (new_nu, nu_dtype, 1),
+            )
         )
+        return _unflatten(treedef, leaves, new_updates), MuonState(*stored)
 
     return scheduled_transformation(
         "muon",

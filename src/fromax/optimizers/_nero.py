@@ -19,6 +19,8 @@ from fromax._core._registry import (
     declare,
     schedulable,
 )
+from fromax._core._state_dtypes import NU_DTYPE
+from fromax._core._storage import StateDType, load, storage_dtype, store
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays, zeros_along
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
@@ -172,6 +174,7 @@ def _nero_update(grad, second_moment, param, scale, lr, beta, correction, constr
     Hyperparameter("beta", Number(DECAY_RATE), "the second moment's decay"),
     Hyperparameter("constraints", Flag(), "keep matrices' neurons centred and unit-norm"),
     _NEURON_AXIS,
+    NU_DTYPE,
     summary=(
         "Nero: per-neuron steps relative to the neuron's scale, neurons kept centred and "
         "unit-norm (Liu et al., ICML 2021, arXiv 2102.07227)"
@@ -183,6 +186,7 @@ def nero(
     *,
     constraints: bool = True,
     neuron_axis: int = 0,
+    nu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """Nero: per-neuron steps relative to the neuron's scale, on centred unit-norm neurons.
 
@@ -223,6 +227,9 @@ def nero(
         neuron_axis: the axis of a matrix (or kernel) that indexes its
             neurons: 0 for (out, in) weights as in the paper, -1 for JAX's
             (in, out) kernels (static).
+        nu_dtype: the per-neuron second moments' storage dtype: None (float32, or the
+            parameters' dtype if wider), a float dtype or its name, or
+            :class:`~fromax.StochasticRounding`; the maths stays in float32.
 
     ``learning_rate`` and ``beta`` are each a number, a JAX scalar, a
     schedule or a callable ``step -> scalar``.
@@ -251,7 +258,8 @@ def nero(
     def moments_like(p: jax.Array) -> jax.Array:
         _check_rank(p, neuron_axis)
         # Built from the parameter, so that the moments are sharded as it is.
-        return zeros_along(p, (neuron_axis % p.ndim,) if p.ndim > 1 else range(p.ndim))
+        axes = (neuron_axis % p.ndim,) if p.ndim > 1 else range(p.ndim)
+        return zeros_along(p, axes, dtype=storage_dtype(nu_dtype, p))
 
     def init(params: Params) -> NeroState:
         moments = map_arrays(moments_like, params, names=("params",))
@@ -271,11 +279,11 @@ def nero(
             ),
             updates,
             params,
-            per_tensor=(state.second_moments, state.scales),
+            per_tensor=(load(state.second_moments, updates), state.scales),
             names=("updates", "params", "state.second_moments", "state.scales"),
             outputs=2,
         )
-        return new, NeroState(moments, state.scales)
+        return new, NeroState(store(moments, nu_dtype, step=step, salt=1), state.scales)
 
     return scheduled_transformation(
         "nero",

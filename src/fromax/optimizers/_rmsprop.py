@@ -10,10 +10,12 @@ import jax.numpy as jnp
 from fromax._core import _numerics
 from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
-from fromax._core._numerics import abs_squared, real_dtype
+from fromax._core._numerics import abs_squared
 from fromax._core._registry import Flag, Hyperparameter, Number, Real, declare, schedulable
+from fromax._core._state_dtypes import MU_DTYPE, NU_DTYPE
+from fromax._core._storage import StateDType, load, storage_dtype, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
+from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = ["RMSpropState", "rmsprop"]
@@ -78,6 +80,8 @@ def _rmsprop_update(
     Hyperparameter("momentum", Number(UNIT_INTERVAL), "the momentum's decay", optional=True),
     Hyperparameter("nesterov", Flag(), "Nesterov momentum (needs momentum)"),
     Hyperparameter("bias_correction", Flag(), "divide the moving averages by 1 - decay**t"),
+    MU_DTYPE,
+    NU_DTYPE,
     summary=(
         "RMSprop: the gradient over a moving RMS; centred, momentum, Nesterov and bias "
         "correction as options (Tieleman & Hinton 2012; Graves, arXiv 1308.0850)"
@@ -93,6 +97,9 @@ def rmsprop(
     momentum: ScalarOrSchedule | None = None,
     nesterov: bool = False,
     bias_correction: bool = False,
+    *,
+    mu_dtype: StateDType = None,
+    nu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """RMSprop: the gradient divided by a moving root mean square of past gradients.
 
@@ -126,6 +133,11 @@ def rmsprop(
         momentum: None (off), or the momentum in [0, 1].
         nesterov: Nesterov momentum (with ``momentum``).
         bias_correction: divide the moving averages by ``1 - decay**t``.
+        mu_dtype: the storage dtype of the centred mean and the momentum
+            buffer: None (float32, or the parameters' dtype if wider), a float
+            dtype or its name, or :class:`~fromax.StochasticRounding`; the
+            maths stays in float32.
+        nu_dtype: nu's, likewise.
 
     ``learning_rate``, ``decay``, ``eps`` and ``momentum`` are each a number,
     a JAX scalar, a schedule or a callable ``step -> scalar``.
@@ -153,14 +165,14 @@ def rmsprop(
 
     def init(params: Params) -> RMSpropState:
         nu = map_arrays(
-            lambda p: jnp.full_like(p, initial_scale, dtype=real_dtype(compute_dtype(p.dtype))),
+            lambda p: jnp.full_like(p, initial_scale, dtype=storage_dtype(nu_dtype, p, real=True)),
             params,
             names=("params",),
         )
         return RMSpropState(
             nu=nu,
-            mu=zeros_in_compute_dtype(params) if centered else None,
-            momentum=zeros_in_compute_dtype(params) if momentum is not None else None,
+            mu=zeros_for_state(params, mu_dtype) if centered else None,
+            momentum=zeros_for_state(params, mu_dtype) if momentum is not None else None,
         )
 
     def update(
@@ -173,11 +185,11 @@ def rmsprop(
         correction = (
             _numerics.bias_correction(decay_t, step.astype(jnp.float32) + 1) if corrected else None
         )
-        trees = [updates, state.nu]
+        trees = [updates, load(state.nu, updates)]
         names = ["updates", "state.nu"]
         for tree, name in ((state.mu, "state.mu"), (state.momentum, "state.momentum")):
             if tree is not None:
-                trees.append(tree)
+                trees.append(load(tree, updates))
                 names.append(name)
 
         def one(g, nu, *rest):
@@ -190,9 +202,9 @@ def rmsprop(
 
         new, nu, mu, buffer = map_arrays(one, *trees, names=tuple(names), outputs=4)
         return new, RMSpropState(
-            nu=nu,
-            mu=mu if centered else None,
-            momentum=buffer if momentum is not None else None,
+            nu=store(nu, nu_dtype, step=step, salt=1),
+            mu=store(mu, mu_dtype, step=step, salt=0) if centered else None,
+            momentum=store(buffer, mu_dtype, step=step, salt=2) if momentum is not None else None,
         )
 
     return scheduled_transformation(

@@ -11,8 +11,10 @@ from fromax._core._bounds import DECAY_RATE, NONNEGATIVE, POSITIVE_FRACTION
 from fromax._core._hyperparams import _states, scheduled_transformation
 from fromax._core._numerics import bias_correction, safe_ratio
 from fromax._core._registry import Hyperparameter, Integer, Number, declare, schedulable
+from fromax._core._state_dtypes import NU_DTYPE, STATE_DTYPE
+from fromax._core._storage import StateDType, load, storage_dtype, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
+from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import OptState, Params, PyTree, ScalarOrSchedule, Updates
 
 __all__ = [
@@ -88,24 +90,30 @@ _WEIGHT_LR_POWER = Hyperparameter(
 
 
 def _schedule_free(
-    owner: str, numbers: dict[str, ScalarOrSchedule | None], warmup_steps: int | None, adam: bool
+    owner: str,
+    numbers: dict[str, ScalarOrSchedule | None],
+    warmup_steps: int | None,
+    adam: bool,
+    dtypes: tuple[StateDType, StateDType] = (None, None),
 ) -> GradientTransformation:
     """Schedule-free averaging around a plain SGD or an Adam-scaled step on z.
 
-    ``numbers`` maps each of ``owner``'s schedulable hyperparameters to its value.
+    ``numbers`` maps each of ``owner``'s schedulable hyperparameters to its
+    value; ``dtypes`` are z's and the second moment's storage dtypes.
     """
+    state_dtype, nu_dtype = dtypes
     warmup = None if warmup_steps is None else int(warmup_steps)
 
     def init(params: Params) -> ScheduleFreeState:
         # A copy: a state that aliased the parameters could not be donated with them.
         z = map_arrays(
-            lambda p: jnp.array(p, dtype=compute_dtype(p.dtype), copy=True),
+            lambda p: jnp.array(p, dtype=storage_dtype(state_dtype, p), copy=True),
             params,
             names=("params",),
         )
         return ScheduleFreeState(
             z,
-            zeros_in_compute_dtype(params) if adam else None,
+            zeros_for_state(params, nu_dtype) if adam else None,
             weight_sum=jnp.zeros((), jnp.float32),
             max_learning_rate=jnp.zeros((), jnp.float32),
             b1=jnp.ones((), jnp.float32),
@@ -128,6 +136,7 @@ def _schedule_free(
         weight = max_lr ** hyper["weight_lr_power"]
         weight_sum = state.weight_sum + weight
         c = safe_ratio(weight, weight_sum, weight_sum > 0, 0)
+        stored_z = load(state.z, updates)
 
         if adam:
             b2, eps = hyper["b2"], hyper["eps"]
@@ -155,8 +164,8 @@ def _schedule_free(
                 one,
                 updates,
                 params,
-                state.z,
-                state.second_moments,
+                stored_z,
+                load(state.second_moments, updates),
                 names=("updates", "params", "state.z", "state.second_moments"),
                 outputs=3,
             )
@@ -174,11 +183,13 @@ def _schedule_free(
                 one_without_moments,
                 updates,
                 params,
-                state.z,
+                stored_z,
                 names=("updates", "params", "state.z"),
                 outputs=2,
             )
             moments = None
+        z = store(z, state_dtype, step=step, salt=0)
+        moments = store(moments, nu_dtype, step=step, salt=1)
         return new, ScheduleFreeState(z, moments, weight_sum, max_lr, b1)
 
     return scheduled_transformation(
@@ -197,6 +208,7 @@ def _schedule_free(
     _B1,
     _WEIGHT_DECAY,
     _WEIGHT_LR_POWER,
+    STATE_DTYPE,
     summary=(
         "Schedule-free SGD: no decay schedule needed; gradients at an interpolation, "
         "evaluation at the average (Defazio et al., NeurIPS 2024, arXiv 2405.15682)"
@@ -208,6 +220,8 @@ def schedule_free_sgd(
     b1: ScalarOrSchedule = 0.9,
     weight_decay: ScalarOrSchedule | None = None,
     weight_lr_power: ScalarOrSchedule = 2.0,
+    *,
+    state_dtype: StateDType = None,
 ) -> GradientTransformation:
     """Schedule-free SGD: SGD on z, gradients at an interpolation y, evaluation at the average x.
 
@@ -230,7 +244,8 @@ def schedule_free_sgd(
       ``min(1, (t + 1) / warmup_steps)`` of the authors' reference. With a
       constant learning rate and no warm-up the two agree.
     - b1 may be scheduled: x is recovered with the b1 that formed y.
-    - z is kept in float32 (or wider): optax's ``state_dtype`` is not offered.
+    - z is kept in float32 (or wider) unless ``state_dtype`` (optax's name)
+      asks for less.
 
     Args:
         learning_rate: >= 0, default 1.0; the paper needs no decay.
@@ -238,6 +253,9 @@ def schedule_free_sgd(
         b1: the interpolation in (0, 1], default 0.9.
         weight_decay: None (off), or >= 0, applied at y and multiplied by lr_t.
         weight_lr_power: p >= 0, default 2.
+        state_dtype: z's storage dtype: None (float32, or the parameters'
+            dtype if wider), a float dtype or its name, or
+            :class:`~fromax.StochasticRounding`; the maths stays in float32.
 
     The numeric arguments other than ``warmup_steps`` are each a number, a
     JAX scalar, a schedule or a callable ``step -> scalar``.
@@ -269,7 +287,9 @@ def schedule_free_sgd(
         "weight_decay": weight_decay,
         "weight_lr_power": weight_lr_power,
     }
-    return _schedule_free("schedule_free_sgd", numbers, warmup_steps, adam=False)
+    return _schedule_free(
+        "schedule_free_sgd", numbers, warmup_steps, adam=False, dtypes=(state_dtype, None)
+    )
 
 
 @declare(
@@ -280,6 +300,8 @@ def schedule_free_sgd(
     Hyperparameter("eps", Number(NONNEGATIVE), "added to the denominator"),
     _WEIGHT_DECAY,
     _WEIGHT_LR_POWER,
+    STATE_DTYPE,
+    NU_DTYPE,
     summary=(
         "Schedule-free AdamW: the same around an Adam-scaled step (Defazio et al., NeurIPS 2024)"
     ),
@@ -292,6 +314,9 @@ def schedule_free_adamw(
     eps: ScalarOrSchedule = 1e-8,
     weight_decay: ScalarOrSchedule | None = 0.0,
     weight_lr_power: ScalarOrSchedule = 2.0,
+    *,
+    state_dtype: StateDType = None,
+    nu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """Schedule-free AdamW: an Adam-scaled step on z, gradients at y, evaluation at x.
 
@@ -316,6 +341,10 @@ def schedule_free_adamw(
         eps: >= 0, default 1e-8.
         weight_decay: >= 0, default 0, applied at y and multiplied by lr_t.
         weight_lr_power: p >= 0, default 2.
+        state_dtype: z's storage dtype: None (float32, or the parameters'
+            dtype if wider), a float dtype or its name, or
+            :class:`~fromax.StochasticRounding`; the maths stays in float32.
+        nu_dtype: the second moment's, likewise.
 
     The numeric arguments other than ``warmup_steps`` are each a number, a
     JAX scalar, a schedule or a callable ``step -> scalar``.
@@ -344,7 +373,9 @@ def schedule_free_adamw(
         "weight_decay": weight_decay,
         "weight_lr_power": weight_lr_power,
     }
-    return _schedule_free("schedule_free_adamw", numbers, warmup_steps, adam=True)
+    return _schedule_free(
+        "schedule_free_adamw", numbers, warmup_steps, adam=True, dtypes=(state_dtype, nu_dtype)
+    )
 
 
 def schedule_free_eval_params(state: OptState, params: Params) -> Params:
@@ -391,6 +422,7 @@ def schedule_free_eval_params(state: OptState, params: Params) -> Params:
     inner = found[0]
 
     def average(p, z):
+        z = z.astype(compute_dtype(p.dtype))  # z may be stored in a lower precision
         return _average_from(p.astype(z.dtype), z, inner.b1).astype(p.dtype)
 
     return map_arrays(average, params, inner.z, names=("params", "state.z"))

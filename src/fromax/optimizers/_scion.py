@@ -22,6 +22,8 @@ from fromax._core._registry import (
     declare,
     schedulable,
 )
+from fromax._core._state_dtypes import MU_DTYPE
+from fromax._core._storage import StateDType, load, storage_dtype, store
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import check_same_structure, compute_dtype
 from fromax._core._types import Params, PyTree, ScalarOrSchedule
@@ -258,6 +260,7 @@ def scion_lmo(
     Hyperparameter("ns_steps", Integer(minimum=1), "Newton-Schulz iterations"),
     Hyperparameter("ns_coefficients", Coefficients(), "Newton-Schulz coefficients"),
     Hyperparameter("ns_dtype", Choice(("float32", "bfloat16")), "Newton-Schulz matmuls' dtype"),
+    dataclasses.replace(MU_DTYPE, doc="the averaged direction's storage dtype"),
     summary="Scion: a norm per layer, steepest descent by its LMO (spectral, sign, ...)",
     role="optimizer",
 )
@@ -272,6 +275,7 @@ def scion(
     ns_steps: int = 5,
     ns_coefficients: Any = "jordan",
     ns_dtype: str = "float32",
+    mu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """Scion (stochastic conditional gradient), every hyperparameter schedulable.
 
@@ -314,6 +318,9 @@ def scion(
         labels: each leaf's norm (see above).
         ns_steps, ns_coefficients, ns_dtype: Newton-Schulz's (see
             :func:`~fromax.muon`).
+        mu_dtype: the averaged direction d's storage dtype: None (float32, or
+            the parameters' dtype if wider), a float dtype or its name, or
+            :class:`~fromax.StochasticRounding`; the maths stays in float32.
 
     Returns:
         A :class:`~fromax.GradientTransformation`. ``update`` needs ``params``.
@@ -349,11 +356,10 @@ def scion(
     def init(params: Any) -> ScionState:
         layers(params)  # refuse bad labels now, not at the first step
         return ScionState(
-            jax.tree.map(lambda x: jnp.zeros_like(x, dtype=compute_dtype(x.dtype)), params)
+            jax.tree.map(lambda x: jnp.zeros_like(x, dtype=storage_dtype(mu_dtype, x)), params)
         )
 
     def update(updates, state, params, hyper, step):
-        del step
         check_same_structure(
             (updates, params, state.direction), ("updates", "params", "state.direction"), shaped=3
         )
@@ -362,7 +368,8 @@ def scion(
         leaves, treedef = jax.tree.flatten(updates, is_leaf=none)
         grads = [g for g in leaves if g is not None]
         ws = [w for w in jax.tree.leaves(params, is_leaf=none) if w is not None]
-        ds = [d for d in jax.tree.leaves(state.direction, is_leaf=none) if d is not None]
+        stored = load(state.direction, updates)
+        ds = [d for d in jax.tree.leaves(stored, is_leaf=none) if d is not None]
         beta, eps = hyper["momentum"], hyper["eps"]
         minus_lr = -hyper["learning_rate"]
         minus_step = minus_lr * hyper["radius"]
@@ -386,7 +393,7 @@ def scion(
         rebuilt_u = [None if x is None else next(it_u) for x in leaves]
         rebuilt_d = [None if x is None else next(it_d) for x in leaves]
         return jax.tree.unflatten(treedef, rebuilt_u), ScionState(
-            jax.tree.unflatten(treedef, rebuilt_d)
+            store(jax.tree.unflatten(treedef, rebuilt_d), mu_dtype, step=step, salt=0)
         )
 
     return scheduled_transformation(

@@ -7,8 +7,10 @@ from typing import NamedTuple
 from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
+from fromax._core._state_dtypes import ACCUMULATOR_DTYPE
+from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
+from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import PyTree, ScalarOrSchedule
 from fromax.transforms._building_blocks import momentum_update
 
@@ -41,6 +43,7 @@ class SgdState(NamedTuple):
         none_means="no velocity",
     ),
     Hyperparameter("nesterov", Flag(), "Nesterov's look-ahead (needs momentum)"),
+    ACCUMULATOR_DTYPE,
     summary=(
         "SGD with heavy-ball or Nesterov momentum, optax's and PyTorch's form "
         "(Robbins & Monro 1951; Sutskever et al. 2013)"
@@ -50,6 +53,7 @@ def sgd(
     learning_rate: ScalarOrSchedule,
     momentum: ScalarOrSchedule | None = None,
     nesterov: bool = False,
+    accumulator_dtype: StateDType = None,
 ) -> GradientTransformation:
     """SGD, optionally with momentum, every hyperparameter schedulable.
 
@@ -63,14 +67,17 @@ def sgd(
     optax's ``sgd`` (``trace`` then ``scale_by_learning_rate``) and PyTorch's
     SGD with dampening 0: the learning rate multiplies the velocity, so a
     scheduled learning rate rescales past gradients too. The velocity is
-    float32 (or wider) whatever the parameters' dtype, so there is no
-    ``accumulator_dtype`` argument. ``momentum=0.0`` keeps a (zero-effect)
+    float32 (or wider) whatever the parameters' dtype, unless
+    ``accumulator_dtype`` asks for less. ``momentum=0.0`` keeps a (zero-effect)
     velocity, so a momentum schedule may start at 0.
 
     Args:
         learning_rate: eta, >= 0: a number, a JAX scalar, a schedule or a callable.
         momentum: None (no velocity), or mu in [0, 1]: a number or a schedule.
         nesterov: Nesterov's look-ahead (needs ``momentum``).
+        accumulator_dtype: the velocity's storage dtype: None (float32, or the
+            parameters' dtype if wider), a float dtype or its name, or
+            :class:`~fromax.StochasticRounding`; the maths stays in float32.
 
     Returns:
         A :class:`~fromax.GradientTransformation`.
@@ -97,10 +104,10 @@ def sgd(
         raise ValueError("sgd's nesterov=True needs a momentum: pass momentum=0.9, say")
 
     def init(params):
-        return SgdState(None if momentum is None else zeros_in_compute_dtype(params))
+        return SgdState(None if momentum is None else zeros_for_state(params, accumulator_dtype))
 
     def update(updates, state, params, hyper, step):
-        del params, step
+        del params
         minus_lr = -hyper["learning_rate"]  # once per step, not per array
         if state.velocity is None:
             new = map_arrays(
@@ -117,10 +124,11 @@ def sgd(
             direction, v = momentum_update(g, v, mu, nesterov)
             return (minus_lr.astype(direction.dtype) * direction).astype(g.dtype), v
 
+        velocity = load(state.velocity, updates)
         new, velocity = map_arrays(
-            one, updates, state.velocity, names=("updates", "state.velocity"), outputs=2
+            one, updates, velocity, names=("updates", "state.velocity"), outputs=2
         )
-        return new, SgdState(velocity)
+        return new, SgdState(store(velocity, accumulator_dtype, step=step, salt=0))
 
     return scheduled_transformation(
         "sgd",

@@ -17,8 +17,10 @@ from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import MASK, resolve_mask
 from fromax._core._numerics import safe_ratio, squared_norm
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
+from fromax._core._state_dtypes import MU_DTYPE, NU_DTYPE
+from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
+from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import Mask, PyTree, ScalarOrSchedule
 from fromax.optimizers._adam_direction import ADAM_MOMENTS, AdamState, _direction, _step_scalars
 from fromax.transforms._building_blocks import momentum_update
@@ -170,6 +172,7 @@ class LarsState(NamedTuple):
     ),
     Hyperparameter("momentum", Number(UNIT_INTERVAL), "the velocity's decay"),
     Hyperparameter("nesterov", Flag(), "Nesterov's look-ahead"),
+    MU_DTYPE,
     summary=(
         "LARS: momentum SGD with a per-tensor trust ratio, the paper's denominator "
         "||g|| + wd ||w|| (You, Gitman, Ginsburg, arXiv 1708.03888)"
@@ -184,6 +187,8 @@ def lars(
     trust_ratio_mask: Mask = True,
     momentum: ScalarOrSchedule = 0.9,
     nesterov: bool = False,
+    *,
+    mu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """LARS: momentum SGD with a layer-wise trust ratio, every hyperparameter schedulable.
 
@@ -222,6 +227,9 @@ def lars(
         trust_ratio_mask: like ``weight_decay_mask``, for the trust ratio.
         momentum: in [0, 1].
         nesterov: Nesterov's look-ahead.
+        mu_dtype: the velocity's storage dtype: None (float32, or the
+            parameters' dtype if wider), a float dtype or its name, or
+            :class:`~fromax.StochasticRounding`; the maths stays in float32.
 
     Returns:
         A :class:`~fromax.GradientTransformation`. ``update`` needs ``params``.
@@ -245,7 +253,6 @@ def lars(
     nesterov = bool(nesterov)
 
     def update(updates, state, params, hyper, step):
-        del step
         lr, decay = hyper["learning_rate"], hyper["weight_decay"]
         coefficient, eps, mu = hyper["trust_coefficient"], hyper["eps"], hyper["momentum"]
         decay_on = resolve_mask(weight_decay_mask, params, "weight_decay_mask", "lars")
@@ -271,7 +278,7 @@ def lars(
             one,
             updates,
             params,
-            state.velocity,
+            load(state.velocity, updates),
             per_tensor=(decay_on, ratio_on),
             names=(
                 "updates",
@@ -282,7 +289,7 @@ def lars(
             ),
             outputs=2,
         )
-        return new, LarsState(velocity)
+        return new, LarsState(store(velocity, mu_dtype, step=step, salt=0))
 
     return scheduled_transformation(
         "lars",
@@ -294,7 +301,7 @@ def lars(
             eps=eps,
             momentum=momentum,
         ),
-        lambda params: LarsState(zeros_in_compute_dtype(params)),
+        lambda params: LarsState(zeros_for_state(params, mu_dtype)),
         update,
         needs_params=True,
     )
@@ -307,6 +314,8 @@ def lars(
     Hyperparameter(
         "mask", MASK, "True where the decay applies", optional=True, none_means="every tensor"
     ),
+    MU_DTYPE,
+    NU_DTYPE,
     summary=(
         "LAMB: Adam's direction with a per-tensor trust ratio, phi = identity "
         "(You et al., ICLR 2020, arXiv 1904.00962)"
@@ -320,6 +329,9 @@ def lamb(
     eps_root: ScalarOrSchedule = 0.0,
     weight_decay: ScalarOrSchedule = 0.0,
     mask: Mask = None,
+    *,
+    mu_dtype: StateDType = None,
+    nu_dtype: StateDType = None,
 ) -> GradientTransformation:
     """LAMB: Adam's direction with a layer-wise trust ratio, every hyperparameter schedulable.
 
@@ -334,7 +346,8 @@ def lamb(
     tensors' steps); if ``||w|| = 0`` or ``||u|| = 0`` the ratio is 1 (a
     zero-initialised bias takes Adam's step). Both as optax's ``lamb``,
     whose names and defaults (eps = 1e-6) these are. Moments are float32 (or
-    wider) whatever the parameters' dtype, and ``1 - b**t`` is computed
+    wider) whatever the parameters' dtype unless ``mu_dtype`` / ``nu_dtype``
+    ask for less, and ``1 - b**t`` is computed
     without float32 cancellation.
 
     Args:
@@ -343,6 +356,7 @@ def lamb(
         weight_decay: >= 0.
         mask: None (decay every tensor), a pytree of bools or a callable
             ``params -> pytree of bools``.
+        mu_dtype, nu_dtype: the moments' storage dtypes, as in :func:`~fromax.adam`.
 
     Returns:
         A :class:`~fromax.GradientTransformation`. ``update`` needs ``params``.
@@ -384,12 +398,13 @@ def lamb(
             one,
             updates,
             params,
-            state.mu,
-            state.nu,
+            load(state.mu, updates),
+            load(state.nu, updates),
             per_tensor=(decay_on,),
             names=("updates", "params", "state.mu", "state.nu", "mask"),
             outputs=3,
         )
+        mu, nu = store(mu, mu_dtype, step=step, salt=0), store(nu, nu_dtype, step=step, salt=1)
         return new, AdamState(mu, nu)
 
     return scheduled_transformation(
@@ -403,9 +418,7 @@ def lamb(
             eps_root=eps_root,
             weight_decay=weight_decay,
         ),
-        lambda params: AdamState(
-            zeros_in_compute_dtype(params), zeros_in_compute_dtype(params, real=True)
-        ),
+        lambda p: AdamState(zeros_for_state(p, mu_dtype), zeros_for_state(p, nu_dtype, real=True)),
         update,
         needs_params=True,
     )

@@ -16,8 +16,10 @@ from fromax._core._bounds import ANY, NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import MASK, resolve_mask
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
+from fromax._core._state_dtypes import ACCUMULATOR_DTYPE
+from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays, zeros_in_compute_dtype
+from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import Mask, PyTree, ScalarOrSchedule
 
 __all__ = [
@@ -196,20 +198,26 @@ class TraceState(NamedTuple):
 @declare(
     Hyperparameter("decay", Number(UNIT_INTERVAL), "the momentum coefficient"),
     Hyperparameter("nesterov", Flag(), "return Nesterov's look-ahead"),
+    ACCUMULATOR_DTYPE,
     summary="momentum: accumulates v <- decay * v + u and returns it",
     role="transform",
 )
-def trace(decay: ScalarOrSchedule, nesterov: bool = False) -> GradientTransformation:
+def trace(
+    decay: ScalarOrSchedule, nesterov: bool = False, accumulator_dtype: StateDType = None
+) -> GradientTransformation:
     """Momentum: accumulates ``v <- decay * v + u`` and returns it (or Nesterov's look-ahead).
 
     The maths of :func:`momentum_update`, with optax's argument names. The
-    velocity is kept in float32 (or wider) whatever the updates' dtype, so
-    there is no ``accumulator_dtype`` argument.
+    velocity is kept in float32 (or wider) whatever the updates' dtype,
+    unless ``accumulator_dtype`` asks for less.
 
     Args:
         decay: the momentum coefficient, in [0, 1]: a number, a JAX scalar, a
             schedule or a callable.
         nesterov: whether to return ``u + decay * v_new`` (Nesterov) instead of ``v_new``.
+        accumulator_dtype: the velocity's storage dtype: None (float32, or the
+            updates' dtype if wider), a float dtype or its name, or
+            :class:`~fromax.StochasticRounding`; the maths stays in float32.
 
     Returns:
         A :class:`~fromax.GradientTransformation`; updates keep their dtype.
@@ -231,21 +239,22 @@ def trace(decay: ScalarOrSchedule, nesterov: bool = False) -> GradientTransforma
     nesterov = bool(nesterov)
 
     def update(updates, state, params, hyper, step):
-        del params, step
+        del params
         m = hyper["decay"]
 
         def one(u, v):
             direction, v = momentum_update(u, v, m, nesterov)
             return direction.astype(u.dtype), v
 
+        velocity = load(state.velocity, updates)
         new, velocity = map_arrays(
-            one, updates, state.velocity, names=("updates", "state.velocity"), outputs=2
+            one, updates, velocity, names=("updates", "state.velocity"), outputs=2
         )
-        return new, TraceState(velocity)
+        return new, TraceState(store(velocity, accumulator_dtype, step=step, salt=0))
 
     return scheduled_transformation(
         "trace",
         schedulable("trace", decay=decay),
-        lambda params: TraceState(zeros_in_compute_dtype(params)),
+        lambda params: TraceState(zeros_for_state(params, accumulator_dtype)),
         update,
     )
