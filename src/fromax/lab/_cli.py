@@ -13,6 +13,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = ["main"]
 
@@ -136,6 +137,28 @@ def _gpt_shape(args: argparse.Namespace) -> dict[str, int] | None:
     return {name: value or GPT_DEFAULTS[name] for name, value in given.items()}
 
 
+# The lab trains small models: a GPT's blocks hold at most a billion parameters, and one
+# step's attention scores (batch x heads x context^2) at most 2**31 numbers (8 GiB).
+MAX_GPT_PARAMETERS = 10**9
+MAX_ATTENTION_SCORES = 2**31
+
+
+def _check_gpt_size(shape: dict[str, int], batch_size: int) -> None:
+    blocks = 12 * shape["layers"] * shape["width"] ** 2
+    if blocks > MAX_GPT_PARAMETERS:
+        raise ValueError(
+            f"--layers {shape['layers']} --width {shape['width']}: a GPT of about {blocks:.2g} "
+            f"parameters; the lab trains up to {MAX_GPT_PARAMETERS:.0e}: lower them"
+        )
+    scores = batch_size * shape["heads"] * shape["context"] ** 2
+    if scores > MAX_ATTENTION_SCORES:
+        raise ValueError(
+            f"--batch-size {batch_size} --heads {shape['heads']} --context {shape['context']}: "
+            f"{scores:.2g} attention scores a step, more than {MAX_ATTENTION_SCORES:.2g} (8 GiB): "
+            "lower --context or --batch-size"
+        )
+
+
 def _data_source(args: argparse.Namespace) -> str:
     if args.data and args.dataset:
         raise ValueError("give --dataset or --data FILE.txt, not both")
@@ -150,8 +173,10 @@ def _config(args: argparse.Namespace, optimizer: str, learning_rate: str | None)
     from fromax.lab._recipes import apply_recipe
 
     hyper = dict(args.hyper)
+    batch_size = args.batch_size or (16 if args.model == "gpt" else 64)
     if args.model == "gpt":
         learning_rate, hyper = apply_recipe(optimizer, learning_rate, hyper, args.steps)
+        _check_gpt_size(_gpt_shape(args) or {}, batch_size)
     return RunConfig.make(
         optimizer=optimizer,
         learning_rate=learning_rate,
@@ -161,7 +186,7 @@ def _config(args: argparse.Namespace, optimizer: str, learning_rate: str | None)
         dataset=_data_source(args),
         data=args.data,
         steps=args.steps,
-        batch_size=args.batch_size or (16 if args.model == "gpt" else 64),
+        batch_size=batch_size,
         seed=args.seed,
         eval_every=args.eval_every or (250 if args.model == "gpt" else 100),
         devices=getattr(args, "devices", 1),
@@ -183,8 +208,8 @@ def _given(args: argparse.Namespace) -> dict[str, object]:
     ]
     given = {name: getattr(args, name, None) for name in names}
     given = {name: value for name, value in given.items() if value is not None}
-    if "hyper" in given:
-        given["hyper"] = dict(given["hyper"])  # type: ignore[call-overload]
+    if getattr(args, "hyper", None) is not None:
+        given["hyper"] = dict(args.hyper)  # NAME=SPEC pairs
     return given
 
 
@@ -295,7 +320,7 @@ def _demo(args: argparse.Namespace) -> int:
 class _Parser(argparse.ArgumentParser):
     """Errors in one line (argparse prints the whole usage first); subcommands inherit it."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
