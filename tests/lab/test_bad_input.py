@@ -206,7 +206,7 @@ def _text_file(tmp_path, name, content: bytes) -> str:
         (["train", "--model", "gpt", "--context", "100000"], "attention scores a step"),
         (["train", "--model", "gpt", "--batch-size", "2000000000"], "lower --context or --batch"),
         (["train", "--model", "gpt", "--dataset", "digits"], "--model gpt reads text"),
-        (["train", "--resume", "/nonexistent/run"], "--resume /nonexistent/run: no such folder"),
+        (["train", "--resume", "/nonexistent/run"], "--resume /nonexistent/run: no run.json"),
         (["train", "--resume", "R", "--overwrite"], "--overwrite starts a new run"),
         (["train", "--resume", "R", "--out", "S"], "not both"),
         # compare

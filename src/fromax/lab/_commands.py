@@ -265,8 +265,6 @@ def _diverged(out_dir: Path, config: RunConfig, diverged: Diverged, err: TextIO)
 
 def _saved_config(out_dir: Path, given: Mapping[str, Any]) -> RunConfig:
     """The arguments of the run saved in ``out_dir``, with the changes ``given`` may make."""
-    if not out_dir.is_dir():
-        raise ValueError(f"--resume {out_dir}: no such folder")
     if not (out_dir / RUN_CONFIG).is_file() or not (out_dir / CHECKPOINT).is_file():
         raise ValueError(f"--resume {out_dir}: no {RUN_CONFIG} and {CHECKPOINT} there")
     config = RunConfig(read_run_config(out_dir))
