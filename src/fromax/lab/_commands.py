@@ -179,17 +179,17 @@ def _evaluator(model: Any, data: Any, progress: Progress):
 class Diverged(Exception):
     """The loss became NaN or infinite at ``step``: the run stops there."""
 
-    def __init__(self, step: int, records: list[dict[str, float]]):
-        super().__init__(f"the loss became non-finite at step {step}")
+    def __init__(self, step: int):
+        super().__init__(f"the loss became NaN or infinite at step {step}")
         self.step = step
-        self.records = records
 
 
-def _watch_divergence(records: list[dict[str, float]]) -> None:
-    """Raises :class:`Diverged` at the first record whose loss is NaN or infinite."""
-    for i, record in enumerate(records):
+def _until_divergence(batch: list[dict[str, float]]) -> tuple[list[dict[str, float]], int | None]:
+    """The records up to the first whose loss is NaN or infinite, and its step (or None)."""
+    for i, record in enumerate(batch):
         if not math.isfinite(record["loss"]):
-            raise Diverged(int(record["step"]), records[: i + 1])
+            return batch[: i + 1], int(record["step"])
+    return batch, None
 
 
 def train_command(
@@ -338,18 +338,15 @@ def _train_with_checkpoints(
     progress = _progress(config, data, err, config["optimizer"])
 
     def on_steps(batch: list[dict[str, float]]) -> None:
-        try:
-            _watch_divergence(batch)
-        except Diverged as diverged:
-            batch = diverged.records  # the steps up to the first non-finite loss
-            raise
-        finally:
-            records.extend(batch)
-            with (out_dir / METRICS).open("a") as f:
-                f.writelines(json_text(r) + "\n" for r in batch)
-            progress.update(batch)
-            if len(batch) and not math.isfinite(batch[-1]["loss"]):
-                progress.close()
+        batch, diverged = _until_divergence(batch)
+        records.extend(batch)
+        with (out_dir / METRICS).open("a") as f:
+            f.writelines(json_text(r) + "\n" for r in batch)
+        progress.update(batch)
+        if diverged is not None:
+            # Raised before the loop's next checkpoint: the last good one survives.
+            progress.close()
+            raise Diverged(diverged)
 
     def on_checkpoint(run: Run) -> None:
         clean_temporaries(out_dir)  # a killed run's half-written checkpoints
@@ -440,14 +437,11 @@ def compare_command(
         progress = _progress(config, data, err, config.label())
 
         def on_steps(batch, records=records, progress=progress):
-            try:
-                _watch_divergence(batch)
-            except Diverged as diverged:
-                batch = diverged.records
-                raise
-            finally:
-                records.extend(batch)
-                progress.update(batch)
+            batch, diverged = _until_divergence(batch)
+            records.extend(batch)
+            progress.update(batch)
+            if diverged is not None:
+                raise Diverged(diverged)
 
         began = time.perf_counter()
         label = config.label()
