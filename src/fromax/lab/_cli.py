@@ -32,6 +32,8 @@ FULL_COMPARISON = (
 MAX_COUNT = 2**31 - 1
 # --seed feeds jax.random.key and numpy's generators: a uint32.
 MAX_SEED = 2**32 - 1
+# fromax sample --length: characters drawn one compiled step at a time.
+MAX_LENGTH = 1_000_000
 # Options of a run that may be left out: their defaults, filled in after parsing so
 # that what the command line gave is known (``--resume`` refuses a change).
 RUN_DEFAULTS = {
@@ -69,9 +71,6 @@ def _positive_int(text: str) -> int:
 
 def _seed(text: str) -> int:
     return _integer(text, 0, MAX_SEED, "an integer >= 0")
-
-
-MAX_LENGTH = 1_000_000
 
 
 def _length(text: str) -> int:
