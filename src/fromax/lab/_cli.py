@@ -9,9 +9,11 @@ standard error, never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = ["main"]
 
@@ -26,13 +28,62 @@ FULL_COMPARISON = (
 )
 
 
-def _positive_int(text: str) -> int:
+# Counts go into int32 step counters and array shapes: 2**31 - 1 at most.
+MAX_COUNT = 2**31 - 1
+# --seed feeds jax.random.key and numpy's generators: a uint32.
+MAX_SEED = 2**32 - 1
+# fromax sample --length: characters drawn one compiled step at a time.
+MAX_LENGTH = 1_000_000
+# Options of a run that may be left out: their defaults, filled in after parsing so
+# that what the command line gave is known (``--resume`` refuses a change).
+RUN_DEFAULTS = {
+    "optimizer": "fromage",
+    "model": "mlp",
+    "seed": 0,
+    "hyper": [],
+    "devices": 1,
+    "checkpoint_every": 0,
+}
+# Exit code of a run whose loss became NaN or infinite (README, --help).
+DIVERGED = 3
+EPILOG = (
+    "Exit codes: 0 done; 2 a bad argument or file (one line on standard error); "
+    f"{DIVERGED} the loss became NaN or infinite (the run stopped; summary.json says at "
+    "which step)."
+)
+
+
+def _integer(text: str, low: int, high: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+    if value > high:
+        raise argparse.ArgumentTypeError(f"expected {what} up to {high}, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    return _integer(text, 1, MAX_COUNT, "a positive integer")
+
+
+def _seed(text: str) -> int:
+    return _integer(text, 0, MAX_SEED, "an integer >= 0")
+
+
+def _length(text: str) -> int:
+    return _integer(text, 0, MAX_LENGTH, "an integer >= 0")
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
 
 
@@ -44,18 +95,19 @@ def _name_and_spec(text: str) -> tuple[str, str]:
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser, *, steps: int = 500) -> None:
-    parser.add_argument("--model", default="mlp", help="mlp, cnn or gpt (default: mlp)")
+    parser.set_defaults(default_steps=steps)
+    parser.add_argument("--model", help="mlp, cnn or gpt (default: mlp)")
     parser.add_argument(
         "--dataset",
         help="digits (the default), breast_cancer, an .npz file with arrays x and y, "
         "or shakespeare (the default for gpt)",
     )
     parser.add_argument("--data", metavar="FILE.txt", help="a UTF-8 text file for --model gpt")
-    parser.add_argument("--steps", type=_positive_int, default=steps)
+    parser.add_argument("--steps", type=_positive_int, help=f"default: {steps}")
     parser.add_argument(
         "--batch-size", type=_positive_int, help="default: 64, or 16 for --model gpt"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_seed, help="default: 0")
     parser.add_argument(
         "--eval-every",
         type=_positive_int,
@@ -69,7 +121,6 @@ def _add_run_arguments(parser: argparse.ArgumentParser, *, steps: int = 500) -> 
         "--hyper",
         type=_name_and_spec,
         action="append",
-        default=[],
         metavar="NAME=SPEC",
         help="any other hyperparameter, e.g. b1=0.95",
     )
@@ -83,6 +134,28 @@ def _gpt_shape(args: argparse.Namespace) -> dict[str, int] | None:
             raise ValueError(f"--{extra[0]} sets the GPT's shape: add --model gpt")
         return None
     return {name: value or GPT_DEFAULTS[name] for name, value in given.items()}
+
+
+# The lab trains small models: a GPT's blocks hold at most a billion parameters, and one
+# step's attention scores (batch x heads x context^2) at most 2**31 numbers (8 GiB).
+MAX_GPT_PARAMETERS = 10**9
+MAX_ATTENTION_SCORES = 2**31
+
+
+def _check_gpt_size(shape: dict[str, int], batch_size: int) -> None:
+    blocks = 12 * shape["layers"] * shape["width"] ** 2
+    if blocks > MAX_GPT_PARAMETERS:
+        raise ValueError(
+            f"--layers {shape['layers']} --width {shape['width']}: a GPT of about {blocks:.2g} "
+            f"parameters; the lab trains up to {MAX_GPT_PARAMETERS:.0e}: lower them"
+        )
+    scores = batch_size * shape["heads"] * shape["context"] ** 2
+    if scores > MAX_ATTENTION_SCORES:
+        raise ValueError(
+            f"--batch-size {batch_size} --heads {shape['heads']} --context {shape['context']}: "
+            f"{scores:.2g} attention scores a step, more than {MAX_ATTENTION_SCORES:.2g} (8 GiB): "
+            "lower --context or --batch-size"
+        )
 
 
 def _data_source(args: argparse.Namespace) -> str:
@@ -99,8 +172,10 @@ def _config(args: argparse.Namespace, optimizer: str, learning_rate: str | None)
     from fromax.lab._recipes import apply_recipe
 
     hyper = dict(args.hyper)
+    batch_size = args.batch_size or (16 if args.model == "gpt" else 64)
     if args.model == "gpt":
         learning_rate, hyper = apply_recipe(optimizer, learning_rate, hyper, args.steps)
+        _check_gpt_size(_gpt_shape(args) or {}, batch_size)
     return RunConfig.make(
         optimizer=optimizer,
         learning_rate=learning_rate,
@@ -110,7 +185,7 @@ def _config(args: argparse.Namespace, optimizer: str, learning_rate: str | None)
         dataset=_data_source(args),
         data=args.data,
         steps=args.steps,
-        batch_size=args.batch_size or (16 if args.model == "gpt" else 64),
+        batch_size=batch_size,
         seed=args.seed,
         eval_every=args.eval_every or (250 if args.model == "gpt" else 100),
         devices=getattr(args, "devices", 1),
@@ -118,17 +193,54 @@ def _config(args: argparse.Namespace, optimizer: str, learning_rate: str | None)
     )
 
 
+def _given(args: argparse.Namespace) -> dict[str, object]:
+    """The run's options the command line gave (a fresh run's defaults are not given)."""
+    names = [
+        *RUN_DEFAULTS,
+        "learning_rate",
+        "dataset",
+        "data",
+        "steps",
+        "batch_size",
+        "eval_every",
+        *GPT_DEFAULTS,
+    ]
+    given = {name: getattr(args, name, None) for name in names}
+    given = {name: value for name, value in given.items() if value is not None}
+    if getattr(args, "hyper", None) is not None:
+        given["hyper"] = dict(args.hyper)  # NAME=SPEC pairs
+    return given
+
+
+def _fill_defaults(args: argparse.Namespace) -> None:
+    args.given = _given(args)
+    for name, default in RUN_DEFAULTS.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, list(default) if isinstance(default, list) else default)
+    if getattr(args, "steps", None) is None and hasattr(args, "default_steps"):
+        args.steps = args.default_steps
+
+
 def _train(args: argparse.Namespace) -> int:
     from fromax.lab._commands import train_command
 
     if args.resume:
-        # The run's own arguments come from DIR/run.json; only --steps may extend it.
-        override = {"steps": args.steps} if args.steps_given else None
-        train_command(override, Path(args.resume), resume=True, out=sys.stdout, err=sys.stderr)
+        if args.out is not None and Path(args.out) != Path(args.resume):
+            raise ValueError("give --resume DIR (it writes to DIR) or --out DIR, not both")
+        if args.overwrite:
+            raise ValueError("--overwrite starts a new run: give it with --out, not --resume")
+        # The run's own arguments come from DIR/run.json; only --steps, --devices and
+        # --checkpoint-every may change, and any other option given must agree with it.
+        summary = train_command(
+            args.given, Path(args.resume), resume=True, out=sys.stdout, err=sys.stderr
+        )
     else:
         config = _config(args, args.optimizer, args.learning_rate)
-        train_command(config, Path(args.out), resume=False, out=sys.stdout, err=sys.stderr)
-    return 0
+        out = Path(args.out or "runs/train")
+        summary = train_command(
+            config, out, resume=False, overwrite=args.overwrite, out=sys.stdout, err=sys.stderr
+        )
+    return DIVERGED if summary.get("diverged_at_step") else 0
 
 
 def _compare(args: argparse.Namespace, runs: Sequence[tuple[str, str | None]] | None = None) -> int:
@@ -136,6 +248,11 @@ def _compare(args: argparse.Namespace, runs: Sequence[tuple[str, str | None]] | 
 
     if runs is None:
         names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
+        if not names:
+            raise ValueError(
+                f"--optimizers: expected comma-separated names like fromage,adam, "
+                f"got {args.optimizers!r}"
+            )
         rates = args.learning_rate or []
         if len(rates) not in (0, 1, len(names)):
             raise ValueError(
@@ -145,8 +262,8 @@ def _compare(args: argparse.Namespace, runs: Sequence[tuple[str, str | None]] | 
         rates = rates * len(names) if len(rates) == 1 else rates or [None] * len(names)
         runs = list(zip(names, rates, strict=True))
     configs = [_config(args, name, rate) for name, rate in runs]
-    compare_command(configs, Path(args.out), out=sys.stdout, err=sys.stderr)
-    return 0
+    rows = compare_command(configs, Path(args.out), out=sys.stdout, err=sys.stderr)
+    return DIVERGED if any(row.get("diverged_at_step") for row in rows) else 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -199,15 +316,25 @@ def _demo(args: argparse.Namespace) -> int:
     return code
 
 
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line (argparse prints the whole usage first); subcommands inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fromax",
         description="Train, compare and sweep fromax optimisers on small bundled data sets.",
+        epilog=EPILOG,
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train one model and write metrics, summary, figure")
-    train.add_argument("--optimizer", default="fromage")
+    train = commands.add_parser(
+        "train", help="train one model and write metrics, summary, figure", epilog=EPILOG
+    )
+    train.add_argument("--optimizer", help="default: fromage")
     train.add_argument(
         "--learning-rate",
         metavar="SPEC",
@@ -215,14 +342,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_run_arguments(train)
     train.add_argument(
-        "--devices", type=_positive_int, default=1, help="split each batch across this many devices"
+        "--devices", type=_positive_int, help="split each batch across this many devices"
     )
-    train.add_argument("--checkpoint-every", type=_positive_int, default=0, metavar="K")
-    train.add_argument("--out", default="runs/train", help="output folder (default: runs/train)")
-    train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
+    train.add_argument("--checkpoint-every", type=_positive_int, metavar="K")
+    train.add_argument("--out", help="output folder (default: runs/train)")
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (its files are deleted first)",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the run saved in DIR; only --steps, --devices and --checkpoint-every "
+        "may change, and other options given must agree with DIR/run.json",
+    )
     train.set_defaults(run=_train)
 
-    compare = commands.add_parser("compare", help="train the same model with several optimizers")
+    compare = commands.add_parser(
+        "compare", help="train the same model with several optimizers", epilog=EPILOG
+    )
     compare.add_argument("--optimizers", default="fromage,adam", help="comma-separated names")
     compare.add_argument(
         "--learning-rate",
@@ -235,7 +374,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.set_defaults(run=_compare, devices=1)
 
     sweep = commands.add_parser("sweep", help="train at many learning rates in one program")
-    sweep.add_argument("--optimizer", default="fromage")
+    sweep.add_argument("--optimizer", help="default: fromage")
     sweep.add_argument(
         "--learning-rate", required=True, metavar="VALUES", help="1e-3,3e-3,1e-2 or log:1e-4:1e-1:7"
     )
@@ -250,11 +389,16 @@ def _parser() -> argparse.ArgumentParser:
     sampling.add_argument(
         "--prompt", default="\n", help="the text to continue (default: a newline)"
     )
-    sampling.add_argument("--length", type=int, default=300, help="characters to draw")
     sampling.add_argument(
-        "--temperature", type=float, default=1.0, help="0: the most likely character each time"
+        "--length", type=_length, default=300, help=f"characters to draw (at most {MAX_LENGTH})"
     )
-    sampling.add_argument("--seed", type=int, default=0)
+    sampling.add_argument(
+        "--temperature",
+        type=_finite_float,
+        default=1.0,
+        help="0: the most likely character each time",
+    )
+    sampling.add_argument("--seed", type=_seed, default=0)
     sampling.set_defaults(run=_sample)
 
     listing = commands.add_parser("optimizers", help="list optimizers with their hyperparameters")
@@ -263,7 +407,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.set_defaults(run=_optimizers)
 
-    demo = commands.add_parser("demo", help="a short comparison of optimizers on a small GPT")
+    demo = commands.add_parser(
+        "demo", help="a short comparison of optimizers on a small GPT", epilog=EPILOG
+    )
     _add_run_arguments(demo, steps=DEMO_STEPS)
     demo.add_argument("--out", default="runs/demo")
     demo.set_defaults(run=_demo, devices=1, model="gpt", eval_every=60, **DEMO_GPT)
@@ -279,10 +425,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     args = parser.parse_args(argv)
-    args.steps_given = "--steps" in argv
+    _fill_defaults(args)
     try:
         return args.run(args)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except (ValueError, TypeError, OSError, OverflowError) as error:
+        # OSError: a file that vanished, a full disk, a folder made read-only mid-run.
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"fromax {args.command}: error: {message}", file=sys.stderr)
         return 2

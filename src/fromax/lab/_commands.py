@@ -23,14 +23,33 @@ from fromax.lab._optimizers import build, listing, markdown_table, optimizer_spe
 from fromax.lab._plots import PlotUnavailable, compare_figure, sweep_figure, training_figure
 from fromax.lab._progress import Progress
 from fromax.lab._recipes import gpt_trees
+from fromax.lab._run_folder import (
+    CHECKPOINT,
+    MAY_CHANGE_ON_RESUME,
+    METRICS,
+    RUN_CONFIG,
+    SUMMARY,
+    check_resume_options,
+    clean_temporaries,
+    json_text,
+    prepare_output,
+    read_run_config,
+    writable_folder,
+    write_json,
+)
 from fromax.lab._text import TEXTS, TextData, load_corpus
 from fromax.lab._train import Run, evaluate, init_run, sweep, train
 
-__all__ = ["RunConfig", "compare_command", "optimizers_command", "sweep_command", "train_command"]
-
-CHECKPOINT = "checkpoint.npz"
-RUN_CONFIG = "run.json"
-METRICS = "metrics.jsonl"
+__all__ = [
+    "CHECKPOINT",
+    "RUN_CONFIG",
+    "Diverged",
+    "RunConfig",
+    "compare_command",
+    "optimizers_command",
+    "sweep_command",
+    "train_command",
+]
 
 
 class RunConfig(dict):
@@ -120,12 +139,6 @@ def _draw(draw: Any, *args: Any, out: TextIO) -> Path | None:
         return None
 
 
-def _write_json(path: Path, value: Any) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(value, indent=2) + "\n")
-    temporary.replace(path)
-
-
 def _data_order(config: Mapping[str, Any]) -> dict[str, Any]:
     """The run's steps, batch size and seed: with the data, they fix every batch."""
     return {key: config[key] for key in ("steps", "batch_size", "seed")}
@@ -163,17 +176,44 @@ def _evaluator(model: Any, data: Any, progress: Progress):
     return on_eval
 
 
+class Diverged(Exception):
+    """The loss became NaN or infinite at ``step``: the run stops there."""
+
+    def __init__(self, step: int):
+        super().__init__(f"the loss became NaN or infinite at step {step}")
+        self.step = step
+
+
+def _until_divergence(batch: list[dict[str, float]]) -> tuple[list[dict[str, float]], int | None]:
+    """The records up to the first whose loss is NaN or infinite, and its step (or None)."""
+    for i, record in enumerate(batch):
+        if not math.isfinite(record["loss"]):
+            return batch[: i + 1], int(record["step"])
+    return batch, None
+
+
 def train_command(
-    config: Mapping[str, Any] | None, out_dir: Path, *, resume: bool, out: TextIO, err: TextIO
+    config: Mapping[str, Any] | None,
+    out_dir: Path,
+    *,
+    resume: bool,
+    out: TextIO,
+    err: TextIO,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """``fromax train``: one run with progress, metrics, summary, figure and checkpoints.
 
     With ``resume``, the run's arguments are read from ``out_dir/run.json``;
-    ``config`` may only override ``steps`` (to extend the run).
+    ``config`` holds the options the command line gave: ``steps`` (which must
+    go past the checkpoint's step), ``devices`` and ``checkpoint_every`` apply,
+    and any other must agree with run.json. Without it, ``out_dir`` must not
+    hold a run unless ``overwrite``. A run whose loss becomes NaN or infinite
+    stops there, keeps its last checkpoint, and its summary has
+    ``"diverged_at_step"``.
     """
     out_dir = Path(out_dir)
     if resume:
-        config = _saved_config(out_dir, config)
+        config = _saved_config(out_dir, config or {})
     if not isinstance(config, RunConfig):
         raise TypeError("train_command needs a RunConfig unless it resumes")
     _check_positive(
@@ -184,24 +224,63 @@ def train_command(
     _check_vocabulary(config, data)
     if resume:
         start, records = _restore(out_dir, config, model, optimizer, data)
+        write_json(out_dir / RUN_CONFIG, dict(config))  # its new target, for the next resume
         out.write(f"resuming {out_dir} at step {start.step} of {config['steps']}\n")
     else:
+        prepare_output(out_dir, overwrite=overwrite)
         start, records = None, _start_output(out_dir, config)
     began = time.perf_counter()
-    run = _train_with_checkpoints(out_dir, config, model, optimizer, data, start, records, err)
+    try:
+        run = _train_with_checkpoints(out_dir, config, model, optimizer, data, start, records, err)
+    except Diverged as diverged:
+        return _diverged(out_dir, config, diverged, err)
     seconds = time.perf_counter() - began
     steps_run = run.step - (start.step if start is not None else 0)
     return _summarise(out_dir, config, model, data, run, records, seconds, steps_run, out)
 
 
-def _saved_config(out_dir: Path, override: Mapping[str, Any] | None) -> RunConfig:
-    """The arguments of the run saved in ``out_dir``, with ``steps`` from ``override``."""
-    saved = out_dir / RUN_CONFIG
-    if not saved.is_file() or not (out_dir / CHECKPOINT).is_file():
+def _diverged(out_dir: Path, config: RunConfig, diverged: Diverged, err: TextIO) -> dict[str, Any]:
+    """summary.json for a run that diverged, and one line on ``err``."""
+    checkpoint = out_dir / CHECKPOINT
+    kept = load_checkpoint_metadata(checkpoint)["step"] if checkpoint.is_file() else None
+    summary = {
+        "optimizer": config["optimizer"],
+        "learning_rate": config.get("learning_rate"),
+        "hyper": config["hyper"],
+        "model": config["model"],
+        "dataset": config["dataset"],
+        "steps": diverged.step,
+        "train_loss": None,
+        "diverged_at_step": diverged.step,
+        "checkpoint_step": kept,
+    }
+    write_json(out_dir / SUMMARY, summary)
+    saved = f"the checkpoint of step {kept} is kept" if kept else "no checkpoint was saved"
+    err.write(
+        f"fromax train: the loss became NaN or infinite at step {diverged.step}; the run "
+        f"stopped ({saved}): try a smaller --learning-rate\n"
+    )
+    return summary
+
+
+def _saved_config(out_dir: Path, given: Mapping[str, Any]) -> RunConfig:
+    """The arguments of the run saved in ``out_dir``, with the changes ``given`` may make."""
+    if not (out_dir / RUN_CONFIG).is_file() or not (out_dir / CHECKPOINT).is_file():
         raise ValueError(f"--resume {out_dir}: no {RUN_CONFIG} and {CHECKPOINT} there")
-    config = RunConfig(json.loads(saved.read_text()))
-    if override is not None and override.get("steps"):
-        config["steps"] = override["steps"]
+    config = RunConfig(read_run_config(out_dir))
+    check_resume_options(config, given)
+    for name in MAY_CHANGE_ON_RESUME:
+        if given.get(name) is not None:
+            config[name] = given[name]
+    step = load_checkpoint_metadata(out_dir / CHECKPOINT)
+    step = step.get("step") if isinstance(step, dict) else None
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise ValueError(f"--resume {out_dir}: {CHECKPOINT} records no step; it is damaged")
+    if config["steps"] <= step:
+        raise ValueError(
+            f"--resume {out_dir}: the checkpoint is at step {step}, and the run's target is "
+            f"{config['steps']}: pass --steps N with N > {step} to train further"
+        )
     return config
 
 
@@ -214,16 +293,33 @@ def _restore(
     step = int(load_checkpoint_metadata(out_dir / CHECKPOINT)["step"])
     metrics_path = out_dir / METRICS
     lines = metrics_path.read_text().splitlines() if metrics_path.is_file() else []
-    kept = [line for line in lines if json.loads(line)["step"] <= step]
-    metrics_path.write_text("".join(line + "\n" for line in kept))
-    return Run(params, opt_state, step), [json.loads(line) for line in kept]
+    kept = []
+    for line in lines:
+        record = _record(line)
+        # A killed run may leave a half-written last line; later steps are retrained.
+        if record is None or record["step"] > step:
+            break
+        kept.append(record)
+    metrics_path.write_text("".join(json_text(r) + "\n" for r in kept))
+    clean_temporaries(out_dir)
+    return Run(params, opt_state, step), kept
+
+
+def _record(line: str) -> dict[str, Any] | None:
+    """One line of metrics.jsonl, or None when it is not a whole record."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("step"), int):
+        return None
+    return record
 
 
 def _start_output(out_dir: Path, config: RunConfig) -> list[dict[str, float]]:
     """A fresh output folder: empty metrics and the run's arguments; no records yet."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / METRICS).write_text("")
-    _write_json(out_dir / RUN_CONFIG, dict(config))
+    write_json(out_dir / RUN_CONFIG, dict(config))
     return []
 
 
@@ -242,12 +338,18 @@ def _train_with_checkpoints(
     progress = _progress(config, data, err, config["optimizer"])
 
     def on_steps(batch: list[dict[str, float]]) -> None:
+        batch, diverged = _until_divergence(batch)
         records.extend(batch)
         with (out_dir / METRICS).open("a") as f:
-            f.writelines(json.dumps(r) + "\n" for r in batch)
+            f.writelines(json_text(r) + "\n" for r in batch)
         progress.update(batch)
+        if diverged is not None:
+            # Raised before the loop's next checkpoint: the last good one survives.
+            progress.close()
+            raise Diverged(diverged)
 
     def on_checkpoint(run: Run) -> None:
+        clean_temporaries(out_dir)  # a killed run's half-written checkpoints
         save_checkpoint(
             out_dir / CHECKPOINT,
             (run.params, run.opt_state),
@@ -306,7 +408,7 @@ def _summarise(
         "seconds": seconds,
         "steps_per_second": steps_run / max(seconds, 1e-9),
     }
-    _write_json(out_dir / "summary.json", summary)
+    write_json(out_dir / SUMMARY, summary)
     figure = _draw(training_figure, records, out_dir / "training.png", config.label(), out=out)
     out.write(
         f"{config.label()}: {run.step} steps in {seconds:.1f} s, train loss {train_loss:.4f}, "
@@ -322,8 +424,9 @@ def compare_command(
     configs: Sequence[RunConfig], out_dir: Path, *, out: TextIO, err: TextIO
 ) -> list[dict[str, Any]]:
     """``fromax compare``: the same model and initialisation, one run per optimiser."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not configs:
+        raise ValueError("--optimizers: name at least one optimizer")
+    out_dir = writable_folder(Path(out_dir))
     built = [(c, c.optimizer()) for c in configs]  # fail on a bad argument before training
     model, data = _load(configs[0])
     held = data.held_out_name
@@ -334,22 +437,37 @@ def compare_command(
         progress = _progress(config, data, err, config.label())
 
         def on_steps(batch, records=records, progress=progress):
+            batch, diverged = _until_divergence(batch)
             records.extend(batch)
             progress.update(batch)
+            if diverged is not None:
+                raise Diverged(diverged)
 
         began = time.perf_counter()
-        run = _train(
-            config,
-            model,
-            optimizer,
-            data,
-            on_steps=on_steps,
-            on_eval=_evaluator(model, data, progress),
-        )
+        label = config.label()
+        try:
+            run = _train(
+                config,
+                model,
+                optimizer,
+                data,
+                on_steps=on_steps,
+                on_eval=_evaluator(model, data, progress),
+            )
+        except Diverged as diverged:
+            progress.close()
+            err.write(
+                f"fromax compare: {label}: the loss became NaN or infinite at step "
+                f"{diverged.step}; that run stopped there\n"
+            )
+            row = {"label": label, "train_loss": math.nan, f"{held}_loss": math.nan}
+            row |= {f"{held}_accuracy": math.nan, "diverged_at_step": diverged.step}
+            rows.append({**row, "seconds": time.perf_counter() - began})
+            curves[label] = records
+            continue
         seconds = time.perf_counter() - began
         progress.close()
         test_loss, test_accuracy = evaluate(model, run.params, *data.held_out())
-        label = config.label()
         curves[label] = records
         rows.append(
             {
@@ -361,7 +479,7 @@ def compare_command(
             }
         )
     _compare_table(rows, held, out)
-    _write_json(out_dir / "compare.json", rows)
+    write_json(out_dir / "compare.json", rows)  # a diverged run's numbers are null
     figure = _draw(compare_figure, curves, out_dir / "compare.png", out=out)
     if figure:
         out.write(f"figure: {figure}\n")
@@ -402,7 +520,7 @@ def sweep_command(
     config: RunConfig, values: np.ndarray, out_dir: Path, *, out: TextIO
 ) -> dict[str, Any]:
     """``fromax sweep``: every learning rate trained at once in one compiled program."""
-    out_dir = Path(out_dir)
+    out_dir = writable_folder(Path(out_dir))  # before the training, not after
     _check_positive(steps=config["steps"], batch_size=config["batch_size"])
     if (values < 0).any():
         raise ValueError("--learning-rate: a learning rate must be >= 0")
@@ -447,8 +565,7 @@ def sweep_command(
             f"{float(accuracy):{len(held) + 9}.3f}\n"
         )
     summary = {"optimizer": name, "traces": len(traces), "seconds": seconds, "runs": rows}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(out_dir / "sweep.json", summary)
+    write_json(out_dir / "sweep.json", summary)
     figure = _draw(sweep_figure, values, results, "learning_rate", out_dir / "sweep.png", out=out)
     if figure:
         out.write(f"figure: {figure}\n")

@@ -11,7 +11,10 @@ Bundled:
   Features are standardised with the training split's mean and deviation.
 
 A user's own data set is an ``.npz`` file with an array ``x`` (one example
-per row, any trailing shape) and an integer array ``y`` of labels 0..k-1.
+per row, any trailing shape, real and finite in float32) and an integer
+array ``y`` of labels 0..k-1, where k (the class count) is at most 4096 and
+at most the number of examples. The file is read without trusting it
+(``_npz.read_npz``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-__all__ = ["DATASETS", "Dataset", "batch_indices", "load_dataset", "load_digits"]
+from fromax.lab._npz import read_npz
+
+__all__ = ["DATASETS", "MAX_CLASSES", "Dataset", "batch_indices", "load_dataset", "load_digits"]
 
 
 def batch_indices(n_examples: int, batch_size: int, seed: int, step: int) -> np.ndarray:
@@ -166,39 +171,65 @@ def load_breast_cancer(*, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
 DATASETS = {"digits": load_digits, "breast_cancer": load_breast_cancer}
 
 
+MAX_CLASSES = 4096
+"""The most classes a data file may have (its largest label + 1)."""
+
+
+def _check_features(path: Path, x: np.ndarray) -> np.ndarray:
+    """``x`` as float32: real numbers, one example per row, finite in float32."""
+    if np.iscomplexobj(x):
+        raise ValueError(
+            f"{path}: x is complex ({x.dtype}); the models take real features: "
+            "store the real and imaginary parts as separate features"
+        )
+    if x.ndim < 2 or not np.issubdtype(x.dtype, np.number):
+        raise ValueError(
+            f"{path}: x must be a numeric array with one example per row, got "
+            f"{x.dtype}{list(x.shape)}"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        features = x.astype(np.float32)
+    if not np.isfinite(features).all():
+        where = "NaN or infinite values" if not np.isfinite(x).all() else "values beyond float32"
+        raise ValueError(
+            f"{path}: x holds {where}; the models compute in float32 (|x| < 3.4e38): "
+            "drop or rescale those examples"
+        )
+    return features
+
+
+def _check_labels(path: Path, y: np.ndarray, n_examples: int) -> np.ndarray:
+    """``y`` as int32: one integer label per example, 0 <= label < a sensible class count."""
+    if y.ndim != 1 or len(y) != n_examples or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(
+            f"{path}: y must be {n_examples} integer labels (one per row of x), got "
+            f"{y.dtype}{list(y.shape)}"
+        )
+    if n_examples < 2:
+        raise ValueError(f"{path}: needs at least 2 examples, got {n_examples}")
+    low, high = int(y.min()), int(y.max())
+    if low < 0:
+        raise ValueError(f"{path}: labels must be >= 0 (classes 0..k-1), found {low}")
+    limit = min(MAX_CLASSES, n_examples)
+    if high >= limit:
+        raise ValueError(
+            f"{path}: a label of {high} means {high + 1} classes, more than the "
+            f"{MAX_CLASSES} allowed or the {n_examples} examples; labels must be 0..k-1 "
+            "with k at most both: renumber the classes"
+        )
+    return y.astype(np.int32)
+
+
 def _load_file(path: Path, test_fraction: float, seed: int) -> Dataset:
     if not path.is_file():
         raise ValueError(
             f"no data set named {str(path)!r}: use one of {', '.join(DATASETS)} "
             "or the path of an .npz file with arrays x and y"
         )
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path} is not a readable .npz file: {error}") from None
-    with archive:
-        missing = {"x", "y"} - set(archive.files)
-        if missing:
-            raise ValueError(
-                f"{path} must hold arrays 'x' and 'y'; missing {sorted(missing)}, "
-                f"found {sorted(archive.files)}"
-            )
-        x, y = archive["x"], archive["y"]
-    if x.ndim < 2 or not np.issubdtype(x.dtype, np.number):
-        raise ValueError(
-            f"{path}: x must be a numeric array with one example per row, got "
-            f"{x.dtype}{list(x.shape)}"
-        )
-    if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(
-            f"{path}: y must be {len(x)} integer labels (one per row of x), got "
-            f"{y.dtype}{list(y.shape)}"
-        )
-    if len(x) < 2 or y.min() < 0:
-        raise ValueError(f"{path}: needs at least 2 examples and labels >= 0")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{path}: x holds NaN or infinite values")
-    split = _split(x.astype(np.float32), y.astype(np.int32), test_fraction, seed)
+    arrays = read_npz(path, ("x", "y"))
+    x = _check_features(path, arrays["x"])
+    y = _check_labels(path, arrays["y"], len(x))
+    split = _split(x, y, test_fraction, seed)
     return Dataset(*split, int(y.max()) + 1, str(path))
 
 

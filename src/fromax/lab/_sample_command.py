@@ -7,7 +7,6 @@ optimiser that built the checkpoint's state, the vocabulary) and
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TextIO
 
@@ -16,6 +15,7 @@ import jax
 from fromax._checkpoint import restore_checkpoint
 from fromax.lab._commands import CHECKPOINT, RUN_CONFIG, RunConfig, gpt_config
 from fromax.lab._gpt import gpt, sample
+from fromax.lab._run_folder import read_run_config
 from fromax.lab._text import Vocabulary
 
 __all__ = ["sample_command"]
@@ -28,8 +28,8 @@ def _trained_gpt(run_dir: Path):
         raise ValueError(
             f"--run {run_dir}: no {RUN_CONFIG} and {CHECKPOINT} there; train one first"
         )
-    config = RunConfig(json.loads(saved.read_text()))
-    if config["model"] != "gpt" or "vocabulary" not in config:
+    config = RunConfig(read_run_config(run_dir, "--run"))
+    if config["model"] != "gpt" or not isinstance(config.get("vocabulary"), str):
         raise ValueError(f"--run {run_dir} trained a {config['model']}; sample needs --model gpt")
     shape = gpt_config(config)
     vocabulary = Vocabulary(config["vocabulary"])

@@ -134,6 +134,9 @@ def train(
     if steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
     _check_batch(data, batch_size, devices)
+    if start is not None and start.step >= steps:
+        # Returning it as step ``steps`` would record a step its state's count contradicts.
+        raise ValueError(f"the run is at step {start.step}: steps must exceed it, got {steps}")
     run = start if start is not None else init_run(model, optimizer, data, seed)
     mesh = _mesh(devices)
     if mesh is not None:
