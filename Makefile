@@ -23,7 +23,7 @@ typecheck: $(STAMP)
 	$(BIN)/python -m mypy
 
 test: lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 demo: $(STAMP)
 	$(BIN)/fromax demo

@@ -34,15 +34,45 @@ def _python_blocks(page: pathlib.Path) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", page.read_text(), flags=re.S | re.M)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
-def test_page_code_runs(page, capsys):
+def _run_page(page: pathlib.Path) -> dict:
+    """Runs the page's Python blocks in order, in one namespace, and returns it."""
     namespace: dict = {"__name__": f"docs_{page.stem}"}
     for i, block in enumerate(_python_blocks(page)):
         needs = [m for m in OPTIONAL if re.search(rf"^(import|from) {m}\b", block, flags=re.M)]
         if any(importlib.util.find_spec(m) is None for m in needs):
             continue
         exec(compile(block, f"{page.relative_to(DOCS)} block {i}", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+def test_page_code_runs(page, capsys):
+    _run_page(page)
     capsys.readouterr()
+
+
+def test_hyperparameters_page_does_what_it_says(capsys):
+    import jax
+    import numpy as np
+
+    namespace = _run_page(DOCS / "concepts" / "hyperparameters.md")
+    capsys.readouterr()
+    # Changing the schedule's numbers did not recompile the step.
+    assert namespace["step"]._cache_size() == 1
+    assert float(namespace["state"].schedules["learning_rate"].init_value) == pytest.approx(2e-2)
+    # The sweep: one run per peak, each a finite loss.
+    losses = np.asarray(jax.vmap(namespace["final_loss"])(namespace["peaks"]))
+    assert losses.shape == (3,) and np.isfinite(losses).all()
+
+
+def test_muon_page_labels_as_printed(capsys):
+    namespace = _run_page(DOCS / "optimizers" / "muon-scion.md")
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        "{'b': 'adamw', 'embed': 'adamw', 'lm_head': 'adamw', 'w': 'muon'}",
+        "{'b': 'rms', 'embed': 'colnorm', 'lm_head': 'sign', 'w': 'spectral'}",
+    ]
+    assert namespace["muon_state"].inner is not None
 
 
 def test_every_public_name_has_one_api_entry():

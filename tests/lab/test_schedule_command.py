@@ -13,6 +13,8 @@ import pytest
 from fromax import schedules
 from fromax.lab._cli import main
 
+# The schedules page shows the command's output and the table of schedules.
+SCHEDULES_PAGE = pathlib.Path(__file__).parents[2] / "docs" / "concepts" / "schedules.md"
 WARMUP_COSINE = (
     "warmup_cosine_decay(init_value=0, peak_value=1e-3, warmup_steps=500, decay_steps=10000)"
 )
@@ -106,16 +108,16 @@ def test_the_console_command_end_to_end(tmp_path):
     assert _key_points(good.stdout)[("end", 16)] == 0.5
 
 
-def test_readme_shows_what_the_command_prints(capsys):
-    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
-    block = re.search(r"```console\n\$ fromax (schedule .*?)\n(.*?)```", readme, flags=re.S)
+def test_docs_show_what_the_command_prints(capsys):
+    page = SCHEDULES_PAGE.read_text()
+    block = re.search(r"```console\n\$ fromax (schedule .*?)\n(.*?)```", page, flags=re.S)
     assert main(shlex.split(block.group(1))) == 0
     assert capsys.readouterr().out == block.group(2)
 
 
-def test_readme_table_lists_every_schedule():
-    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("## Schedules")[1].split("\n## ")[0]
+def test_docs_table_lists_every_schedule():
+    page = SCHEDULES_PAGE.read_text()
+    section = page.split("## The schedules")[1].split("\n## ")[0]
     for name in schedules.__all__:
         if isinstance(getattr(schedules, name), type) and name not in ("Schedule", "SpecError"):
             assert f"| `{name}(" in section, name

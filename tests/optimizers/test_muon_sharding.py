@@ -37,5 +37,5 @@ def test_sharded_muon_step_equals_one_device():
     # Three jitted steps, split over 8 devices, give one device's numbers.
     assert report["max_difference"] < 1e-5
     # Newton-Schulz on row-split matrices: XLA gathers the rows it multiplies by
-    # (jax 0.10: 32 all-gathers, no reduction; see the README's "Muon and Scion").
+    # (jax 0.10: 32 all-gathers, no reduction; see docs/optimizers/muon-scion.md, "Sharding").
     assert report["collectives"]["all-gather"] > 0
