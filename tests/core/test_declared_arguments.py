@@ -14,11 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import fromax
 from fromax._core._mask import MASK
 from fromax._core._registry import Choice, Flag, Integer, Number, Real, Tree, declared
-from fromax._core._transformation import TRANSFORMATION
-from optimizer_registry import all_entries
+from optimizer_registry import all_entries, valid_value
 
 ENTRIES = {entry.name: entry for entry in all_entries()}
 
@@ -29,20 +27,7 @@ def _valid_arguments(declaration):
     entry = ENTRIES.get(declaration.name)
     if entry is not None:
         return {**entry.hyperparams, **entry.options}
-    valid = {}
-    for hyperparameter in declaration.hyperparameters:
-        kind = hyperparameter.kind
-        if not hyperparameter.required:
-            valid[hyperparameter.name] = hyperparameter.default
-        elif kind is TRANSFORMATION:
-            valid[hyperparameter.name] = fromax.sgd(0.1)
-        elif kind is MASK:
-            valid[hyperparameter.name] = True
-        elif isinstance(kind, Integer):
-            valid[hyperparameter.name] = max(kind.minimum, 1)
-        else:
-            valid[hyperparameter.name] = {Number: 0.1, Real: 0.1, Flag: False}[type(kind)]
-    return valid
+    return {h.name: valid_value(h) for h in declaration.hyperparameters}
 
 
 def _bad_values(hyperparameter):

@@ -17,7 +17,10 @@ import numpy as np
 import fromax
 import reference
 from fromax import schedules
-from fromax._core._registry import DType, spec
+from fromax._core._mask import MASK
+from fromax._core._registry import DType, Flag, Integer, Number, Real, WholeNumber, spec
+from fromax._core._transformation import TRANSFORMATION
+from fromax.transforms._partition import LABELS, TRANSFORMS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +119,24 @@ FROMAGE = Entry(
 )
 
 ENTRIES: list[Entry] = [FROMAGE]
+
+
+def valid_value(hyperparameter: Any) -> Any:
+    """A value a declared argument admits: its default, or one of its kind."""
+    if not hyperparameter.required:
+        return hyperparameter.default
+    kind = hyperparameter.kind
+    if kind is TRANSFORMATION:
+        return fromax.sgd(0.1)
+    if kind is MASK:
+        return True
+    if kind is TRANSFORMS:
+        return {"a": fromax.sgd(0.1)}
+    if kind is LABELS:
+        return "a"
+    if isinstance(kind, Integer | WholeNumber):
+        return max(kind.minimum, 1)
+    return {Number: 0.1, Real: 0.1, Flag: False}[type(kind)]
 
 
 def all_entries() -> list[Entry]:

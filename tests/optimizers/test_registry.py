@@ -14,20 +14,18 @@ import inspect
 import pytest
 
 import fromax
-from fromax._core._mask import MASK
 from fromax._core._registry import (
     Choice,
     Flag,
     Integer,
     Number,
     Real,
-    WholeNumber,
     declared,
     spec,
 )
 from fromax._core._transformation import TRANSFORMATION
-from fromax.transforms._partition import LABELS, TRANSFORMS
-from optimizer_registry import all_entries
+from fromax.transforms._partition import LABELS
+from optimizer_registry import all_entries, valid_value
 
 # Public functions that return a GradientTransformation but build none of their own.
 NOT_CONSTRUCTORS = {
@@ -66,24 +64,6 @@ def test_every_public_constructor_is_declared():
         assert getattr(fromax, name) is spec(name).constructor
 
 
-def _valid(hyperparameter):
-    """A value the hyperparameter admits: its default, or one of its kind."""
-    if not hyperparameter.required:
-        return hyperparameter.default
-    kind = hyperparameter.kind
-    if kind is TRANSFORMATION:
-        return fromax.sgd(0.1)
-    if kind is MASK:
-        return True
-    if kind is TRANSFORMS:
-        return {"a": fromax.sgd(0.1)}
-    if kind is LABELS:
-        return "a"
-    if isinstance(kind, Integer | WholeNumber):
-        return max(kind.minimum, 1)
-    return {Number: 0.1, Real: 0.1, Flag: False}[type(kind)]
-
-
 def _wrong(hyperparameter):
     """A value of the wrong type for the hyperparameter's kind, and what it is called."""
     kind = hyperparameter.kind
@@ -102,7 +82,7 @@ def _wrong(hyperparameter):
 
 @pytest.mark.parametrize("declaration", declared(None), ids=lambda s: s.name)
 def test_declared_arguments_are_checked_by_name(declaration):
-    valid = {h.name: _valid(h) for h in declaration.hyperparameters}
+    valid = {h.name: valid_value(h) for h in declaration.hyperparameters}
     declaration.constructor(**valid)
     for hyperparameter in declaration.hyperparameters:
         where = f"{declaration.name}'s {hyperparameter.name} must be"
