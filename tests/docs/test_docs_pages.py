@@ -114,5 +114,9 @@ def test_an_optimizer_without_a_family_page_gets_the_generated_page(monkeypatch)
     monkeypatch.setattr(docgen_families, "family_pages", lambda: without_lion)
     assert docgen_families.unclaimed() == ["lion"]
     page = docgen_families.unclaimed_markdown(["lion"])
-    assert "fromax.lion(learning_rate, b1=0.9, b2=0.99, weight_decay=0.001)" in page
+    # The signature, one argument per line once it is long (the storage dtype is keyword-only).
+    signature = (
+        "fromax.lion(\n    learning_rate,\n    b1=0.9,\n    b2=0.99,\n    weight_decay=0.001,"
+    )
+    assert signature + "\n    *,\n    mu_dtype=None,\n)" in page
     assert "[Reference][fromax.lion]" in page
