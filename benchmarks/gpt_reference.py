@@ -17,6 +17,7 @@ comes from a 2,000-step run, so compare it with
 ``--steps 500 --schedule-steps 2000``.
 
     python benchmarks/gpt_reference.py [--steps 2000] [--schedule-steps N] [--seed 0]
+        [--library fromax|optax]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 
 import jax
 import numpy as np
+import optax
 
 import fromax
 from fromax import schedules
@@ -46,6 +48,8 @@ def main() -> None:
     parser.add_argument("--weight-decay", type=float, default=0.1)
     parser.add_argument("--b2", type=float, default=0.99)
     parser.add_argument("--decay", choices=("matrices", "all"), default="matrices")
+    # optax's AdamW on the same model, data and schedule: the reference recipe's own library.
+    parser.add_argument("--library", choices=("fromax", "optax"), default="fromax")
     args = parser.parse_args()
 
     corpus = load_corpus("shakespeare")
@@ -55,12 +59,20 @@ def main() -> None:
     learning_rate = schedules.warmup_cosine_decay(
         0.0, args.learning_rate, args.warmup, args.schedule_steps or args.steps
     )
-    optimizer = fromax.adamw(
-        learning_rate,
-        b2=args.b2,
-        weight_decay=args.weight_decay,
-        mask=_gpt.decay_mask if args.decay == "matrices" else None,
-    )
+    mask = _gpt.decay_mask if args.decay == "matrices" else None
+    if args.library == "optax":
+        optimizer = optax.adamw(
+            optax.warmup_cosine_decay_schedule(
+                0.0, args.learning_rate, args.warmup, args.schedule_steps or args.steps
+            ),
+            b2=args.b2,
+            weight_decay=args.weight_decay,
+            mask=mask,
+        )
+    else:
+        optimizer = fromax.adamw(
+            learning_rate, b2=args.b2, weight_decay=args.weight_decay, mask=mask
+        )
     state = optimizer.init(params)
     loss_fn = functools.partial(_gpt.loss, config=config)
     val_x, val_y = validation_windows(corpus.validation, config.context)
@@ -74,7 +86,8 @@ def main() -> None:
     print(
         f"GPT {config} on {corpus.name} ({vocab} characters, "
         f"{_gpt.parameter_count(vocab, config):,} parameters), batch {args.batch_size}; "
-        f"adamw({learning_rate!r}, b2={args.b2}, weight_decay={args.weight_decay}, "
+        f"{args.library}'s adamw({learning_rate!r}, b2={args.b2}, "
+        f"weight_decay={args.weight_decay}, "
         f"decay on {args.decay}); jax {jax.__version__} on {jax.devices()[0].platform}"
     )
     x, y = train_batch(corpus.train, config.context, args.batch_size, args.seed, 0)

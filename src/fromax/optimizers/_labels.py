@@ -11,16 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import jax
-
-from fromax._core._tree import flatten_up_to
+from fromax._core._labels import labels_by_leaf
 from fromax.optimizers._matrices import path_name
 
 __all__ = ["resolve_labels"]
-
-
-def _is_none(x: Any) -> bool:
-    return x is None
 
 
 def resolve_labels(
@@ -40,24 +34,8 @@ def resolve_labels(
     if labels is None:
         raise ValueError(f"{owner}'s labels callable returned None; return a pytree of labels")
 
-    def broadcast(label: Any, subtree: Any) -> Any:
-        return jax.tree.map(lambda leaf: None if leaf is None else label, subtree, is_leaf=_is_none)
-
-    try:
-        full = jax.tree.map(broadcast, labels, params, is_leaf=_is_none)
-    except ValueError as error:
-        raise ValueError(
-            f"{owner}'s labels must have the parameters' tree structure (or a prefix of it): "
-            f"{str(error).splitlines()[0]}"
-        ) from None
-    leaves = jax.tree_util.tree_flatten_with_path(params, is_leaf=_is_none)[0]
-    treedef = jax.tree.structure(params, is_leaf=_is_none)
-    flat_labels = flatten_up_to(treedef, full)
-    return [
-        (path, leaf, label)
-        for (path, leaf), label in zip(leaves, flat_labels, strict=True)
-        if leaf is not None
-    ]
+    pairs, _ = labels_by_leaf(labels, params, owner)
+    return [(path, leaf, label) for path, leaf, label in pairs if leaf is not None]
 
 
 def where(owner: str, path: tuple[Any, ...]) -> str:

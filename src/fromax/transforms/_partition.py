@@ -27,11 +27,12 @@ import jax.numpy as jnp
 from fromax._core._bounds import NONNEGATIVE, Bounds
 from fromax._core._group_key import GroupKey
 from fromax._core._hyperparams import TransformState, _map_states, scheduled_transformation
+from fromax._core._labels import labels_by_leaf
 from fromax._core._registry import Hyperparameter, Tree, declare
 from fromax._core._transformation import GradientTransformation, check_state, forward_extra
-from fromax._core._tree import is_none
-from fromax.schedules import Schedule, as_schedule
-from fromax.schedules._base import as_float_scalar
+from fromax._core._tree import flatten_up_to
+from fromax.schedules import as_schedule
+from fromax.schedules._basic import constant
 
 __all__ = ["PartitionState", "partition", "shared_value"]
 
@@ -85,7 +86,7 @@ class PartitionState(NamedTuple):
     shared: Any
 
 
-class shared_value(Schedule):
+class shared_value(constant):  # a constant, told apart by its type
     """The value a ``partition`` sets for a shared hyperparameter in a group.
 
     ``partition`` puts this in place of the group's own schedule and sets it
@@ -101,15 +102,6 @@ class shared_value(Schedule):
         >>> float(fromax.shared_value(0.5)(10))
         0.5
     """
-
-    _leaves = ("value",)
-
-    def __init__(self, value: Any):
-        self.value = as_float_scalar(value, "value")
-
-    def _value(self, step: Any) -> jax.Array:
-        del step
-        return self.value
 
 
 def _check_transforms(value: Any, where: str) -> None:
@@ -182,33 +174,18 @@ def _check_multipliers(value: Any, where: str) -> None:
 TRANSFORMS = Tree("a dict {label: transformation, or None for a frozen group}", _check_transforms)
 LABELS = Tree("a pytree of labels like the parameters, or a callable params -> one", _check_labels)
 
-_NO_LABEL = object()
-
 
 def _leaf_labels(labels: Any, tree: Any, known: Mapping[str, Any]) -> tuple[list[Any], Any]:
     """Each leaf's label in flattening order (None for a None leaf), and the treedef."""
     if callable(labels) and not _is_label_tree(labels):
         labels = labels(tree)
 
-    def broadcast(label: Any, subtree: Any) -> Any:
-        mark = _NO_LABEL if label is None else label
-        return jax.tree.map(lambda x: None if x is None else mark, subtree, is_leaf=is_none)
-
-    try:
-        full = jax.tree.map(broadcast, labels, tree, is_leaf=is_none)
-    except ValueError as error:
-        raise ValueError(
-            f"{_OWNER}'s labels must have the parameters' tree structure (or a prefix of it): "
-            f"{str(error).splitlines()[0]}"
-        ) from None
-    paths = jax.tree_util.tree_flatten_with_path(tree, is_leaf=is_none)[0]
-    treedef = jax.tree.structure(tree, is_leaf=is_none)
-    flat = treedef.flatten_up_to(full)  # type: ignore[attr-defined]
-    for (path, leaf), label in zip(paths, flat, strict=True):
+    pairs, treedef = labels_by_leaf(labels, tree, _OWNER)
+    for path, leaf, label in pairs:
         if leaf is None:
             continue
         where = f"the leaf at {jax.tree_util.keystr(path) or '(the root)'}"
-        if label is _NO_LABEL:
+        if label is None:
             raise ValueError(f"{_OWNER}'s labels give no label to {where}: label every leaf")
         if not isinstance(label, str):
             raise TypeError(f"{_OWNER}'s labels must be strings, got {label!r} for {where}")
@@ -217,11 +194,11 @@ def _leaf_labels(labels: Any, tree: Any, known: Mapping[str, Any]) -> tuple[list
                 f"{_OWNER}'s labels give {where} the label {label!r}, which has no "
                 f"transformation; transforms has: {', '.join(map(repr, known))}"
             )
-    return flat, treedef
+    return [label for _, _, label in pairs], treedef
 
 
 def _select(tree: Any, flat: list[Any], treedef: Any, label: str) -> Any:
-    leaves = treedef.flatten_up_to(tree)
+    leaves = flatten_up_to(treedef, tree)
     return treedef.unflatten(
         [x if lab == label else None for x, lab in zip(leaves, flat, strict=True)]
     )
@@ -453,7 +430,7 @@ def partition(
         flat, treedef = _leaf_labels(labels, updates, transforms)
         shared_values, shared_state = ({}, None) if state.shared is None else _step(state.shared)
         groups, factors = Groups(), Groups()
-        new_leaves: list[Any] = list(treedef.flatten_up_to(updates))
+        new_leaves: list[Any] = list(flatten_up_to(treedef, updates))
         for label in transforms:
             group_state = state.groups[label]
             if label in state.multipliers:
@@ -470,7 +447,7 @@ def partition(
             else:
                 chosen_params = None if params is None else _select(params, flat, treedef, label)
                 new, groups[label] = updaters[label](chosen, group_state, chosen_params, **extra)
-            for i, (lab, u) in enumerate(zip(flat, treedef.flatten_up_to(new), strict=True)):
+            for i, (lab, u) in enumerate(zip(flat, flatten_up_to(treedef, new), strict=True)):
                 if lab == label:
                     new_leaves[i] = u
         return treedef.unflatten(new_leaves), PartitionState(groups, factors, shared_state)
