@@ -24,12 +24,9 @@ another's template (Adam's moments into NAdam).
 from __future__ import annotations
 
 import json
-import math
 import os
-import struct
 import tempfile
 import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fromax._core._hyperparams import TransformState
+from fromax._npy import UNREADABLE, declared_size_is_held, member_size, npy_header, to_array
 
 __all__ = ["load_checkpoint_metadata", "restore_checkpoint", "save_checkpoint"]
 
@@ -47,9 +45,6 @@ _FORMAT = "fromax-checkpoint"
 _VERSION = 2
 _READABLE_VERSIONS = (1, 2)
 _INDEX = "__fromax__"
-# DEFLATE cannot expand data more than about 1032 times: a member that claims more
-# than this lies about its size.
-_MAX_DEFLATE_RATIO = 1100
 
 
 def _leaf_name(i: int) -> str:
@@ -158,10 +153,6 @@ def save_checkpoint(path: str | os.PathLike, tree: Any, *, metadata: Any = None)
     return path
 
 
-# What a damaged, truncated or foreign file raises while it is read.
-_UNREADABLE = (zipfile.BadZipFile, EOFError, zlib.error, struct.error, NotImplementedError)
-
-
 class _Archive:
     """A checkpoint file opened for reading: members checked before they are loaded."""
 
@@ -171,7 +162,7 @@ class _Archive:
             raise FileNotFoundError(f"no checkpoint at {self.path}")
         try:
             self.zip = zipfile.ZipFile(self.path)
-        except _UNREADABLE as error:
+        except UNREADABLE as error:
             raise self.unreadable(error) from None
 
     def __enter__(self) -> _Archive:
@@ -216,40 +207,28 @@ class _Archive:
                         f"holds {declared} where the index says {expected}; the file is "
                         "damaged or was not written by fromax.save_checkpoint"
                     )
-                size = math.prod(found_shape) * found_dtype.itemsize
-                if info.file_size != f.tell() + size or not self._plausible(info):
+                size = member_size(found_shape, found_dtype)
+                if not declared_size_is_held(info, f.tell(), size):
                     raise ValueError(
                         f"{self.path}: member {name} ({what}) declares {declared} "
                         f"({size:,} bytes) but holds {info.file_size - f.tell():,}; "
                         "the file is truncated or damaged"
                     )
                 data = f.read(size)
-        except _UNREADABLE as error:
+        except UNREADABLE as error:
             raise self.unreadable(error) from None
         if len(data) != size:
             raise self.unreadable(EOFError(f"member {name} ends early"))
-        flat = np.frombuffer(data, dtype=found_dtype)
-        return flat.reshape(found_shape, order="F") if fortran else flat.reshape(found_shape)
+        return to_array(data, found_shape, fortran, found_dtype)
 
     def _header(self, f: Any, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
         try:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                return np.lib.format.read_array_header_1_0(f)
-            if version == (2, 0):
-                return np.lib.format.read_array_header_2_0(f)
-            raise ValueError(f"unsupported .npy version {version}")
+            return npy_header(f)
         except ValueError as error:
             raise ValueError(
                 f"{self.path}: member {name} has no valid .npy header "
                 f"({str(error).splitlines()[0][:120]}); the file is damaged"
             ) from None
-
-    @staticmethod
-    def _plausible(info: zipfile.ZipInfo) -> bool:
-        if info.compress_type == zipfile.ZIP_STORED:
-            return info.compress_size == info.file_size
-        return info.file_size <= _MAX_DEFLATE_RATIO * max(info.compress_size, 1)
 
     def index(self) -> dict[str, Any]:
         """The JSON index, its every field checked."""

@@ -10,22 +10,19 @@ whose declared size disagrees with what the archive holds, or exceeds
 
 from __future__ import annotations
 
-import math
-import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
+
+from fromax._npy import UNREADABLE, declared_size_is_held, member_size, npy_header, to_array
 
 __all__ = ["MAX_BYTES", "read_npz"]
 
 MAX_BYTES = 4 * 2**30
 """The largest member read: 4 GiB (the lab trains small models on small data)."""
 
-# DEFLATE expands data at most about 1032 times: a member claiming more lies about its size.
-_MAX_DEFLATE_RATIO = 1100
-_UNREADABLE = (zipfile.BadZipFile, EOFError, zlib.error, struct.error, NotImplementedError, OSError)
+_UNREADABLE = (*UNREADABLE, OSError)
 
 
 def _unreadable(path: Path, error: BaseException | str) -> ValueError:
@@ -38,12 +35,7 @@ def _unreadable(path: Path, error: BaseException | str) -> ValueError:
 
 def _header(f, path: Path, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     try:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            return np.lib.format.read_array_header_1_0(f)
-        if version == (2, 0):
-            return np.lib.format.read_array_header_2_0(f)
-        raise ValueError(f"unsupported .npy version {version}")
+        return npy_header(f)
     except ValueError as error:
         raise _unreadable(path, f"member {name}: {error}") from None
 
@@ -56,13 +48,8 @@ def _member(archive: zipfile.ZipFile, path: Path, name: str) -> np.ndarray:
             raise ValueError(
                 f"{path}: {name} holds Python objects ({dtype}); save numbers, not objects"
             )
-        size = math.prod(shape) * dtype.itemsize
-        plausible = (
-            info.compress_size == info.file_size
-            if info.compress_type == zipfile.ZIP_STORED
-            else info.file_size <= _MAX_DEFLATE_RATIO * max(info.compress_size, 1)
-        )
-        if info.file_size != f.tell() + size or not plausible:
+        size = member_size(shape, dtype)
+        if not declared_size_is_held(info, f.tell(), size):
             raise _unreadable(
                 path, f"{name} declares {dtype}{list(shape)} but the archive holds less"
             )
@@ -74,8 +61,7 @@ def _member(archive: zipfile.ZipFile, path: Path, name: str) -> np.ndarray:
         data = f.read(size)
     if len(data) != size:
         raise _unreadable(path, f"{name} ends early")
-    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-    return array.copy()
+    return to_array(data, shape, fortran, dtype).copy()
 
 
 def read_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
