@@ -5,6 +5,8 @@ from __future__ import annotations
 import pathlib
 import re
 
+import jax
+import numpy as np
 import pytest
 
 README = pathlib.Path(__file__).parent.parent / "README.md"
@@ -49,7 +51,7 @@ def test_readme_is_a_landing_page():
 def test_readme_code_runs(capsys):
     namespace: dict = {}
     blocks = _blocks()
-    assert len(blocks) == 2, "the quick start and the hyperparameters-as-data block"
+    assert len(blocks) == 3, "the quick start, hyperparameters as data, a recipe"
     exec(compile(blocks[0], "README block 0", "exec"), namespace)
     import fromax
 
@@ -69,3 +71,13 @@ def test_readme_code_runs(capsys):
     assert float(fromax.hyperparams(state)["learning_rate"]) == pytest.approx(
         float(namespace["new_schedule"](200)), rel=1e-6
     )
+    # The recipe: groups from one schedule, bfloat16 moments, the EMA readable in one call.
+    exec(compile(blocks[2], "README block 2", "exec"), namespace)
+    recipe_state = namespace["recipe_state"]
+    values = fromax.hyperparams(recipe_state)
+    assert values["learning_rate"] == 0.0  # the shared warm-up at step 0
+    assert float(values["adamw/learning_rate_multiplier"]) == pytest.approx(0.1)
+    moments = [a for a in jax.tree.leaves(recipe_state) if getattr(a, "shape", ()) == (8, 8)]
+    assert any(a.dtype == jax.numpy.bfloat16 for a in moments)  # Muon's momentum of w
+    averaged = namespace["averaged"]  # before any update: the initial weights
+    np.testing.assert_array_equal(averaged["w"], np.eye(8))
