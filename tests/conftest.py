@@ -16,10 +16,10 @@ hypothesis.settings.register_profile(
 )
 hypothesis.settings.load_profile("fromax")
 
-# The suite compiles thousands of small programs and runs each for a few steps: XLA's
-# optimisation passes cost more than they save there (about half the suite's time).
-# The numbers are unchanged in kind (float32, no fast-math either way); speed is measured
-# by benchmarks/, which leave the flag off.
+# The suite compiles thousands of small programs and runs each for a few steps, so
+# XLA's optimisation passes cost more than they save there (the saving is not yet
+# measured on a quiet machine). The numbers are unchanged in kind (float32, no
+# fast-math either way); speed is measured by benchmarks/, which leave the flag off.
 jax.config.update("jax_disable_most_optimizations", True)
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
