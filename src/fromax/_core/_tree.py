@@ -17,6 +17,7 @@ import numpy as np
 __all__ = [
     "check_param_dtypes",
     "compute_dtype",
+    "copy_in_compute_dtype",
     "flatten_up_to",
     "is_none",
     "map_arrays",
@@ -175,6 +176,24 @@ def zeros_in_compute_dtype(tree: Any) -> Any:
     """
     return map_arrays(
         lambda x: jnp.zeros_like(x, dtype=compute_dtype(x.dtype)), tree, names=("params",)
+    )
+
+
+def copy_in_compute_dtype(tree: Any) -> Any:
+    """A copy of ``tree``'s arrays in float32 (or wider): state that starts at the
+    parameters (an average, slow weights, schedule-free's z).
+
+    A copy even where the dtype is already right: a state that aliased the
+    parameters could not be donated with them.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from fromax._core._tree import copy_in_compute_dtype
+        >>> copy_in_compute_dtype({"w": jnp.ones(2, jnp.bfloat16)})
+        {'w': Array([1., 1.], dtype=float32)}
+    """
+    return map_arrays(
+        lambda p: jnp.array(p, dtype=compute_dtype(p.dtype), copy=True), tree, names=("params",)
     )
 
 

@@ -11,7 +11,7 @@ from fromax._core._bounds import DECAY_RATE
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import copy_in_compute_dtype, map_arrays
 from fromax._core._types import OptState, PyTree, ScalarOrSchedule
 
 __all__ = ["EmaState", "ema", "ema_params"]
@@ -84,11 +84,7 @@ def ema(decay: ScalarOrSchedule, debias: bool = True) -> GradientTransformation:
     """
 
     def init(params: Any) -> EmaState:
-        average = map_arrays(
-            lambda p: jnp.array(p, dtype=compute_dtype(p.dtype), copy=True),
-            params,
-            names=("params",),
-        )
+        average = copy_in_compute_dtype(params)
         weight = jnp.zeros((), jnp.float32) if debias else jnp.ones((), jnp.float32)
         return EmaState(average, weight)
 

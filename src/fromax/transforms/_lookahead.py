@@ -15,7 +15,7 @@ from fromax._core._transformation import (
     check_state,
     forward_extra,
 )
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import copy_in_compute_dtype, map_arrays
 from fromax._core._types import PyTree, ScalarOrSchedule, TransformationLike
 from fromax.transforms._scheduled_wrapper import scheduled_wrapper
 
@@ -108,21 +108,12 @@ def lookahead(
     inner_update = forward_extra(inner)
 
     def init(params: Any) -> LookaheadState:
-        # A copy: a state that aliased the parameters could not be donated with them.
-        slow = map_arrays(
-            lambda p: jnp.array(p, dtype=compute_dtype(p.dtype), copy=True),
-            params,
-            names=("params",),
-        )
+        slow = copy_in_compute_dtype(params)
         return LookaheadState(slow, jnp.zeros((), jnp.int32), inner.init(params))
 
     def update(updates, state, params, values, step, **extra):
         del step
         check_state(state, LookaheadState, "lookahead")
-        if params is None:
-            raise ValueError(
-                "lookahead needs the current parameters: call update(grads, state, params)"
-            )
         fast_updates, inner_state = inner_update(updates, state.inner, params, **extra)
         sync = state.since_sync == k - 1
         alpha = values["alpha"]
@@ -144,4 +135,6 @@ def lookahead(
         since_sync = jnp.where(sync, 0, state.since_sync + 1).astype(jnp.int32)
         return new, LookaheadState(slow, since_sync, inner_state)
 
-    return scheduled_wrapper("lookahead", schedulable("lookahead", alpha=alpha), init, update)
+    return scheduled_wrapper(
+        "lookahead", schedulable("lookahead", alpha=alpha), init, update, needs_params=True
+    )

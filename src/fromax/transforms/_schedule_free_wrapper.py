@@ -17,7 +17,7 @@ from fromax._core._transformation import (
     check_state,
     forward_extra,
 )
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import copy_in_compute_dtype, map_arrays
 from fromax._core._types import PyTree, ScalarOrSchedule, TransformationLike
 from fromax.transforms._scheduled_wrapper import scheduled_wrapper
 
@@ -143,22 +143,13 @@ def schedule_free(
                 "schedule_free's base does not report exactly one learning_rate: pass "
                 "schedule_free(base, learning_rate=...)"
             )
-        # A copy: a state that aliased the parameters could not be donated with them.
-        z = map_arrays(
-            lambda p: jnp.array(p, dtype=compute_dtype(p.dtype), copy=True),
-            params,
-            names=("params",),
-        )
+        z = copy_in_compute_dtype(params)
         zero = jnp.zeros((), jnp.float32)
         return ScheduleFreeWrapperState(z, zero, zero, jnp.ones((), jnp.float32), base_state)
 
     def update(updates, state, params, values, step, **extra):
         del step
         check_state(state, ScheduleFreeWrapperState, "schedule_free")
-        if params is None:
-            raise ValueError(
-                "schedule_free needs the current parameters: call update(grads, state, params)"
-            )
         base_updates, base_state = base_update(updates, state.base, params, **extra)
         if learning_rate is None:
             lr = _base_learning_rate(base_state)
@@ -190,4 +181,4 @@ def schedule_free(
         return new, ScheduleFreeWrapperState(z, weight_sum, max_lr, b1_now, base_state)
 
     hyper = schedulable("schedule_free", **numbers)
-    return scheduled_wrapper("schedule_free", hyper, init, update)
+    return scheduled_wrapper("schedule_free", hyper, init, update, needs_params=True)

@@ -25,7 +25,11 @@ __all__ = ["hyperparameter_clock", "scheduled_wrapper", "whole_value"]
 
 
 def hyperparameter_clock(
-    owner: str, hyperparams: Mapping[str, tuple[Any, Bounds]], init: Callable[[Any], Any]
+    owner: str,
+    hyperparams: Mapping[str, tuple[Any, Bounds]],
+    init: Callable[[Any], Any],
+    *,
+    needs_params: bool = False,
 ) -> GradientTransformation:
     """A scheduled transformation whose ``update(None, state)`` returns ``(values, state)``.
 
@@ -38,7 +42,7 @@ def hyperparameter_clock(
         del updates, params, step
         return values, inner
 
-    return scheduled_transformation(owner, hyperparams, init, tick)
+    return scheduled_transformation(owner, hyperparams, init, tick, needs_params=needs_params)
 
 
 def scheduled_wrapper(
@@ -46,6 +50,8 @@ def scheduled_wrapper(
     hyperparams: Mapping[str, tuple[Any, Bounds]],
     init: Callable[[Any], Any],
     update: Callable[..., tuple[Any, Any]],
+    *,
+    needs_params: bool = False,
 ) -> GradientTransformation:
     """``scheduled_transformation`` whose ``update`` also gets the extra keyword arguments.
 
@@ -56,12 +62,12 @@ def scheduled_wrapper(
     transformation it wraps (kept in its ``inner`` state) under ``inner/...``.
     """
 
-    clock = hyperparameter_clock(owner, hyperparams, init)
+    clock = hyperparameter_clock(owner, hyperparams, init, needs_params=needs_params)
 
     def update_fn(
         updates: Any, state: TransformState, params: Any = None, **extra: Any
     ) -> tuple[Any, TransformState]:
-        values, ticked = clock.update(None, state)  # checks the state's owner
+        values, ticked = clock.update(None, state, params)  # checks owner and params
         new_updates, inner = update(updates, state.inner, params, values, state.count, **extra)
         return new_updates, dataclasses.replace(ticked, inner=inner)
 
