@@ -239,17 +239,24 @@ def train_command(
     return _summarise(out_dir, config, model, data, run, records, seconds, steps_run, out)
 
 
-def _diverged(out_dir: Path, config: RunConfig, diverged: Diverged, err: TextIO) -> dict[str, Any]:
-    """summary.json for a run that diverged, and one line on ``err``."""
-    checkpoint = out_dir / CHECKPOINT
-    kept = load_checkpoint_metadata(checkpoint)["step"] if checkpoint.is_file() else None
-    summary = {
+def _summary_of_run(config: RunConfig, steps: int) -> dict[str, Any]:
+    """summary.json's first fields: what was trained, with what, for how many steps."""
+    return {
         "optimizer": config["optimizer"],
         "learning_rate": config.get("learning_rate"),
         "hyper": config["hyper"],
         "model": config["model"],
         "dataset": config["dataset"],
-        "steps": diverged.step,
+        "steps": steps,
+    }
+
+
+def _diverged(out_dir: Path, config: RunConfig, diverged: Diverged, err: TextIO) -> dict[str, Any]:
+    """summary.json for a run that diverged, and one line on ``err``."""
+    checkpoint = out_dir / CHECKPOINT
+    kept = load_checkpoint_metadata(checkpoint)["step"] if checkpoint.is_file() else None
+    summary = {
+        **_summary_of_run(config, diverged.step),
         "train_loss": None,
         "diverged_at_step": diverged.step,
         "checkpoint_step": kept,
@@ -395,12 +402,7 @@ def _summarise(
     test_loss, test_accuracy = evaluate(model, run.params, *data.held_out())
     held = data.held_out_name
     summary = {
-        "optimizer": config["optimizer"],
-        "learning_rate": config.get("learning_rate"),
-        "hyper": config["hyper"],
-        "model": config["model"],
-        "dataset": config["dataset"],
-        "steps": run.step,
+        **_summary_of_run(config, run.step),
         "train_loss": train_loss,
         "train_accuracy": train_accuracy,
         f"{held}_loss": test_loss,
