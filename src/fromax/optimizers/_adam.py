@@ -13,15 +13,16 @@ from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._mask import MASK, resolve_mask
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
 from fromax._core._state_dtypes import MU_DTYPE, NU_DTYPE
-from fromax._core._storage import StateDType, load, store, zeros_for_state
+from fromax._core._storage import StateDType, load
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import map_arrays
 from fromax._core._types import Mask, ScalarOrSchedule
 from fromax.optimizers._adam_direction import (
     ADAM_MOMENTS,
-    AdamState,
     _direction,
-    _step_scalars,
+    _hyper_step_scalars,
+    _stored_moments,
+    _zero_moments,
 )
 
 __all__ = ["adam", "adamw", "nadam", "scale_by_adam"]
@@ -45,14 +46,8 @@ def _adam_family(
     nesterov = bool(nesterov)
     mu_dtype, nu_dtype = dtypes
 
-    def init(params):
-        return AdamState(
-            zeros_for_state(params, mu_dtype), zeros_for_state(params, nu_dtype, real=True)
-        )
-
     def update(updates, state, params, hyper, step):
-        b1_, b2_, eps_, root = hyper["b1"], hyper["b2"], hyper["eps"], hyper["eps_root"]
-        scalars = _step_scalars(b1_, b2_, eps_, root, step, nesterov)
+        scalars = _hyper_step_scalars(hyper, step, nesterov)
         lr = hyper.get("learning_rate")
         minus_lr = None if lr is None else -lr
         decay = hyper.get("weight_decay")
@@ -72,13 +67,12 @@ def _adam_family(
             return d.astype(g.dtype), m, v
 
         new, mu, nu = map_arrays(one, *trees, per_tensor=flags, names=tuple(names), outputs=3)
-        mu, nu = store(mu, mu_dtype, step=step, salt=0), store(nu, nu_dtype, step=step, salt=1)
-        return new, AdamState(mu, nu)
+        return new, _stored_moments(mu, nu, mu_dtype, nu_dtype, step)
 
     return scheduled_transformation(
         owner,
         schedulable(owner, **numbers),
-        init,
+        lambda params: _zero_moments(params, mu_dtype, nu_dtype),
         update,
         needs_params=numbers.get("weight_decay") is not None,
     )
@@ -110,12 +104,7 @@ def scale_by_adam(
     updates unless ``mu_dtype`` or ``nu_dtype`` says otherwise.
 
     Args:
-        b1: the first moment's decay, in [0, 1).
-        b2: the second moment's decay, in [0, 1).
-        eps: added to the denominator, >= 0.
-        eps_root: added inside the square root, >= 0.
-        nesterov: Nadam's look-ahead.
-        mu_dtype, nu_dtype: as in :func:`adam`.
+        b1, b2, eps, eps_root, nesterov, mu_dtype, nu_dtype: as in :func:`adam`.
 
     Returns:
         A :class:`~fromax.GradientTransformation`; each of b1, b2, eps and

@@ -1,8 +1,8 @@
 """Adam's direction for one array, shared by the Adam family and LAMB.
 
 The per-array maths (:func:`adam_direction`), the step's scalars computed
-once per step, the family's state, and the declarations of the hyperparameters
-every member takes (b1, b2, eps, eps_root).
+once per step, the family's state (made, stored), and the declarations of the
+hyperparameters every member takes (b1, b2, eps, eps_root).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE
 from fromax._core._numerics import abs_squared, bias_correction
 from fromax._core._registry import Hyperparameter, Number
+from fromax._core._storage import StateDType, store, zeros_for_state
 from fromax._core._types import PyTree
 
 __all__ = ["ADAM_MOMENTS", "AdamState", "adam_direction"]
@@ -124,6 +125,25 @@ def _step_scalars(b1, b2, eps, eps_root, step, nesterov: bool) -> _StepScalars:
         jnp.asarray(eps, jnp.float32),
         jnp.asarray(eps_root, jnp.float32),
     )
+
+
+def _hyper_step_scalars(hyper, step, nesterov: bool) -> _StepScalars:
+    """:func:`_step_scalars` from the values of a member's declared b1, b2, eps and eps_root."""
+    return _step_scalars(hyper["b1"], hyper["b2"], hyper["eps"], hyper["eps_root"], step, nesterov)
+
+
+def _zero_moments(params: PyTree, mu_dtype: StateDType, nu_dtype: StateDType) -> AdamState:
+    """The first state: both moments zero, nu real (|g|**2) for a complex parameter."""
+    return AdamState(
+        zeros_for_state(params, mu_dtype), zeros_for_state(params, nu_dtype, real=True)
+    )
+
+
+def _stored_moments(
+    mu: PyTree, nu: PyTree, mu_dtype: StateDType, nu_dtype: StateDType, step
+) -> AdamState:
+    """The new moments in their storage dtypes (distinct salts: independent rounding)."""
+    return AdamState(store(mu, mu_dtype, step=step, salt=0), store(nu, nu_dtype, step=step, salt=1))
 
 
 def _direction(grad, mu, nu, k: _StepScalars):

@@ -22,7 +22,13 @@ from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import Mask, PyTree, ScalarOrSchedule
-from fromax.optimizers._adam_direction import ADAM_MOMENTS, AdamState, _direction, _step_scalars
+from fromax.optimizers._adam_direction import (
+    ADAM_MOMENTS,
+    _direction,
+    _hyper_step_scalars,
+    _stored_moments,
+    _zero_moments,
+)
 from fromax.transforms._building_blocks import momentum_update
 
 __all__ = ["LarsState", "lamb", "lars", "scale_by_trust_ratio", "trust_ratio"]
@@ -379,9 +385,8 @@ def lamb(
 
     def update(updates, state, params, hyper, step):
         lr, decay = hyper["learning_rate"], hyper["weight_decay"]
-        b1_, b2_, eps_, root = hyper["b1"], hyper["b2"], hyper["eps"], hyper["eps_root"]
         decay_on = resolve_mask(mask, params, "mask", "lamb")
-        scalars = _step_scalars(b1_, b2_, eps_, root, step, False)
+        scalars = _hyper_step_scalars(hyper, step, False)
 
         def one(g, p, m, v, decays):
             r, m, v = _direction(g, m, v, scalars)
@@ -404,8 +409,7 @@ def lamb(
             names=("updates", "params", "state.mu", "state.nu", "mask"),
             outputs=3,
         )
-        mu, nu = store(mu, mu_dtype, step=step, salt=0), store(nu, nu_dtype, step=step, salt=1)
-        return new, AdamState(mu, nu)
+        return new, _stored_moments(mu, nu, mu_dtype, nu_dtype, step)
 
     return scheduled_transformation(
         "lamb",
@@ -418,7 +422,7 @@ def lamb(
             eps_root=eps_root,
             weight_decay=weight_decay,
         ),
-        lambda p: AdamState(zeros_for_state(p, mu_dtype), zeros_for_state(p, nu_dtype, real=True)),
+        lambda params: _zero_moments(params, mu_dtype, nu_dtype),
         update,
         needs_params=True,
     )
