@@ -138,6 +138,12 @@ def _schedule_free(
         c = safe_ratio(weight, weight_sum, weight_sum > 0, 0)
         stored_z = load(state.z, updates)
 
+        def step_on_z(direction, p):
+            # lr_t (direction + weight_decay y), the same for SGD's and Adam's direction.
+            if decay is not None:
+                direction = direction + decay * p.astype(direction.dtype)
+            return lr * direction
+
         if adam:
             b2, eps = hyper["b2"], hyper["eps"]
             correction = bias_correction(b2, step.astype(jnp.float32) + 1)
@@ -147,10 +153,7 @@ def _schedule_free(
                 new_v = b2 * v + (1 - b2) * g * g
 
                 def z_step(v):
-                    direction = g / (jnp.sqrt(v / correction) + eps)
-                    if decay is not None:
-                        direction = direction + decay * p.astype(z.dtype)
-                    return lr * direction
+                    return step_on_z(g / (jnp.sqrt(v / correction) + eps), p)
 
                 new_z = z - z_step(new_v)
                 # The parameter's loop computes the same step again (same operations, same
@@ -172,10 +175,7 @@ def _schedule_free(
         else:
 
             def one_without_moments(g, p, z):
-                direction = g.astype(z.dtype)
-                if decay is not None:
-                    direction = direction + decay * p.astype(z.dtype)
-                z_step = lr * direction
+                z_step = step_on_z(g.astype(z.dtype), p)
                 new_z = z - z_step
                 return _interpolate(p, new_z, z_step, state.b1, b1, c), new_z
 
@@ -335,19 +335,13 @@ def schedule_free_adamw(
 
     Args:
         learning_rate: >= 0, default 0.0025.
-        warmup_steps: None, or the length of the linear warm-up (static integer >= 1).
-        b1: the interpolation in (0, 1], default 0.9.
         b2: the second moment's decay in [0, 1), default 0.999.
         eps: >= 0, default 1e-8.
         weight_decay: >= 0, default 0, applied at y and multiplied by lr_t.
-        weight_lr_power: p >= 0, default 2.
-        state_dtype: z's storage dtype: None (float32, or the parameters'
-            dtype if wider), a float dtype or its name, or
-            :class:`~fromax.StochasticRounding`; the maths stays in float32.
-        nu_dtype: the second moment's, likewise.
+        nu_dtype: the second moment's storage dtype, as ``state_dtype`` is z's.
+        warmup_steps, b1, weight_lr_power, state_dtype: as in :func:`schedule_free_sgd`.
 
-    The numeric arguments other than ``warmup_steps`` are each a number, a
-    JAX scalar, a schedule or a callable ``step -> scalar``.
+    The numeric arguments are schedulable, as in :func:`schedule_free_sgd`.
 
     Returns:
         A :class:`~fromax.GradientTransformation`. ``update`` needs ``params``.
@@ -362,8 +356,7 @@ def schedule_free_adamw(
         Array([ 0.9, -0.9], dtype=float32)
 
     References:
-        Defazio, Yang, Mehta, Mishchenko, Khaled, Cutkosky, The road less
-        scheduled, NeurIPS 2024 (arXiv 2405.15682).
+        As :func:`schedule_free_sgd`.
     """
     numbers = {
         "learning_rate": learning_rate,
