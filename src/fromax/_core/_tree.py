@@ -163,6 +163,23 @@ def map_arrays(
     return tuple(jax.tree.unflatten(treedef, [r[i] for r in results]) for i in range(outputs))
 
 
+def scale_in_compute_dtype(factor: jax.Array, updates: Any) -> Any:
+    """``factor * u`` for each array u of ``updates``, computed in float32 (or
+    wider); each result keeps its array's dtype.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from fromax._core._tree import scale_in_compute_dtype
+        >>> scale_in_compute_dtype(jnp.float32(0.5), {"u": jnp.ones(2, jnp.bfloat16)})
+        {'u': Array([0.5, 0.5], dtype=bfloat16)}
+    """
+    return map_arrays(
+        lambda u: (factor * u.astype(compute_dtype(u.dtype))).astype(u.dtype),
+        updates,
+        names=("updates",),
+    )
+
+
 def zeros_in_compute_dtype(tree: Any) -> Any:
     """Zeros like ``tree``'s arrays, in float32 (or wider): optimiser moments.
 

@@ -19,7 +19,7 @@ from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedu
 from fromax._core._state_dtypes import ACCUMULATOR_DTYPE
 from fromax._core._storage import StateDType, load, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, scale_in_compute_dtype
 from fromax._core._types import Mask, PyTree, ScalarOrSchedule
 
 __all__ = [
@@ -100,11 +100,7 @@ def scale_by_learning_rate(
     def update(updates, state, params, hyper, step):
         del params, step
         factor = sign * hyper["learning_rate"]
-        return map_arrays(
-            lambda u: (factor * u.astype(compute_dtype(u.dtype))).astype(u.dtype),
-            updates,
-            names=("updates",),
-        ), state
+        return scale_in_compute_dtype(factor, updates), state
 
     hyperparams = schedulable("scale_by_learning_rate", learning_rate=learning_rate)
     if not flip_sign:

@@ -10,7 +10,7 @@ from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._numerics import safe_ratio, squared_norm
 from fromax._core._registry import Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import compute_dtype, map_arrays, scale_in_compute_dtype
 from fromax._core._types import PyTree, ScalarOrSchedule
 
 __all__ = ["clip", "clip_by_global_norm", "global_norm"]
@@ -107,11 +107,7 @@ def clip_by_global_norm(max_norm: ScalarOrSchedule) -> GradientTransformation:
         norm = global_norm(updates)
         clipped = norm > limit
         scale = safe_ratio(limit, norm, clipped, 1)
-
-        def one(u):
-            return (u.astype(compute_dtype(u.dtype)) * scale).astype(u.dtype)
-
-        return map_arrays(one, updates, names=("updates",)), state
+        return scale_in_compute_dtype(scale, updates), state
 
     return scheduled_transformation(
         "clip_by_global_norm",

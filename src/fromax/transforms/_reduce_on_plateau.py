@@ -19,7 +19,7 @@ from fromax._core._registry import (
     schedulable,
 )
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import scale_in_compute_dtype
 from fromax._core._types import ScalarOrSchedule
 from fromax.schedules import constant
 from fromax.transforms._scheduled_wrapper import hyperparameter_clock, whole_value
@@ -200,11 +200,7 @@ def reduce_on_plateau(
         due = held >= whole_value(h["accumulation_size"], 1)
         plateau = jax.tree.map(lambda a, b: jnp.where(due, a, b), checked, gathered)
         scale = jnp.where(due, checked_scale, h["scale"])
-        scaled = map_arrays(
-            lambda g: (scale * g.astype(compute_dtype(g.dtype))).astype(g.dtype),
-            updates,
-            names=("updates",),
-        )
+        scaled = scale_in_compute_dtype(scale, updates)
         # The scale is a hyperparameter: the next update starts from this one.
         schedules = {**ticked.schedules, "scale": jax.tree.unflatten(scale_tree, [scale])}
         values = {**ticked.hyperparams, "scale": scale}
