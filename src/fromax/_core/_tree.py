@@ -173,11 +173,12 @@ def scale_in_compute_dtype(factor: jax.Array, updates: Any) -> Any:
         >>> scale_in_compute_dtype(jnp.float32(0.5), {"u": jnp.ones(2, jnp.bfloat16)})
         {'u': Array([0.5, 0.5], dtype=bfloat16)}
     """
-    return map_arrays(
-        lambda u: (factor * u.astype(compute_dtype(u.dtype))).astype(u.dtype),
-        updates,
-        names=("updates",),
-    )
+
+    def one(u: jax.Array) -> jax.Array:
+        work = compute_dtype(u.dtype)  # the factor cast too: strict promotion mixes no dtypes
+        return (factor.astype(work) * u.astype(work)).astype(u.dtype)
+
+    return map_arrays(one, updates, names=("updates",))
 
 
 def zeros_in_compute_dtype(tree: Any) -> Any:

@@ -8,11 +8,11 @@ from fromax._core._bounds import NONNEGATIVE, UNIT_INTERVAL
 from fromax._core._hyperparams import scheduled_transformation
 from fromax._core._registry import Flag, Hyperparameter, Number, declare, schedulable
 from fromax._core._state_dtypes import ACCUMULATOR_DTYPE
-from fromax._core._storage import StateDType, load, store, zeros_for_state
+from fromax._core._storage import StateDType, zeros_for_state
 from fromax._core._transformation import GradientTransformation
-from fromax._core._tree import compute_dtype, map_arrays
+from fromax._core._tree import scale_in_compute_dtype
 from fromax._core._types import PyTree, ScalarOrSchedule
-from fromax.transforms._building_blocks import momentum_update
+from fromax.transforms._building_blocks import _momentum_steps
 
 __all__ = ["SgdState", "sgd"]
 
@@ -110,25 +110,17 @@ def sgd(
         del params
         minus_lr = -hyper["learning_rate"]  # once per step, not per array
         if state.velocity is None:
-            new = map_arrays(
-                lambda g: (
-                    minus_lr.astype(compute_dtype(g.dtype)) * g.astype(compute_dtype(g.dtype))
-                ).astype(g.dtype),
-                updates,
-                names=("updates",),
-            )
-            return new, state
-        mu = hyper["momentum"]
-
-        def one(g, v):
-            direction, v = momentum_update(g, v, mu, nesterov)
-            return (minus_lr.astype(direction.dtype) * direction).astype(g.dtype), v
-
-        velocity = load(state.velocity, updates)
-        new, velocity = map_arrays(
-            one, updates, velocity, names=("updates", "state.velocity"), outputs=2
+            return scale_in_compute_dtype(minus_lr, updates), state
+        new, velocity = _momentum_steps(
+            updates,
+            state.velocity,
+            hyper["momentum"],
+            nesterov,
+            accumulator_dtype,
+            step,
+            scale=minus_lr,
         )
-        return new, SgdState(store(velocity, accumulator_dtype, step=step, salt=0))
+        return new, SgdState(velocity)
 
     return scheduled_transformation(
         "sgd",

@@ -65,6 +65,26 @@ def momentum_update(
     return (g + m * new_velocity if nesterov else new_velocity), new_velocity
 
 
+def _momentum_steps(updates, stored_velocity, decay, nesterov, dtype, step, scale=None):
+    """:func:`momentum_update` on every array, for ``trace`` and ``sgd``.
+
+    Returns the directions (times ``scale`` when given), each in its update's
+    dtype, and the new velocity stored in ``dtype``.
+    """
+
+    def one(u, v):
+        direction, v = momentum_update(u, v, decay, nesterov)
+        if scale is not None:
+            direction = scale.astype(direction.dtype) * direction
+        return direction.astype(u.dtype), v
+
+    velocity = load(stored_velocity, updates)
+    new, velocity = map_arrays(
+        one, updates, velocity, names=("updates", "state.velocity"), outputs=2
+    )
+    return new, store(velocity, dtype, step=step, salt=0)
+
+
 @declare(
     Hyperparameter("learning_rate", Number(NONNEGATIVE), "eta (any real with flip_sign=False)"),
     Hyperparameter("flip_sign", Flag(), "whether to negate (descent)"),
@@ -236,17 +256,10 @@ def trace(
 
     def update(updates, state, params, hyper, step):
         del params
-        m = hyper["decay"]
-
-        def one(u, v):
-            direction, v = momentum_update(u, v, m, nesterov)
-            return direction.astype(u.dtype), v
-
-        velocity = load(state.velocity, updates)
-        new, velocity = map_arrays(
-            one, updates, velocity, names=("updates", "state.velocity"), outputs=2
+        new, velocity = _momentum_steps(
+            updates, state.velocity, hyper["decay"], nesterov, accumulator_dtype, step
         )
-        return new, TraceState(store(velocity, accumulator_dtype, step=step, salt=0))
+        return new, TraceState(velocity)
 
     return scheduled_transformation(
         "trace",
