@@ -9,13 +9,18 @@ import jax.numpy as jnp
 
 from fromax._core._bounds import DECAY_RATE, NONNEGATIVE, POSITIVE_FRACTION
 from fromax._core._hyperparams import _states, scheduled_transformation
-from fromax._core._numerics import bias_correction, safe_ratio
+from fromax._core._numerics import bias_correction
 from fromax._core._registry import Hyperparameter, Integer, Number, declare, schedulable
 from fromax._core._state_dtypes import NU_DTYPE, STATE_DTYPE
 from fromax._core._storage import StateDType, load, storage_dtype, store, zeros_for_state
 from fromax._core._transformation import GradientTransformation
 from fromax._core._tree import compute_dtype, map_arrays
 from fromax._core._types import OptState, Params, PyTree, ScalarOrSchedule, Updates
+from fromax.transforms._schedule_free_average import (
+    average_from,
+    averaging_weight,
+    change_of_parameters,
+)
 
 __all__ = [
     "ScheduleFreeState",
@@ -53,22 +58,12 @@ class ScheduleFreeState(NamedTuple):
     b1: jax.Array
 
 
-def _average_from(y, z, b1):
-    """x = (y - (1 - b1) z) / b1: the evaluation point behind the parameters y."""
-    return (y - (1 - b1) * z) / b1
-
-
 def _interpolate(param, new_z, z_step, previous_b1, b1, c):
     """The change of y once z moved to ``new_z = z - z_step`` (x moves c of the way to it)."""
-    y = param.astype(new_z.dtype)
     # The old z, rebuilt from the new one (to a rounding of z): with nothing but the z
     # update reading the old z, XLA updates a donated z in place instead of copying it
     # first (XLA:CPU's copy made the step about 2x slower).
-    z = new_z + z_step
-    x = _average_from(y, z, previous_b1)
-    new_x = x + c * (new_z - x)
-    new_y = b1 * new_x + (1 - b1) * new_z
-    return (new_y - y).astype(param.dtype)
+    return change_of_parameters(param, new_z + z_step, new_z, previous_b1, b1, c)
 
 
 # Declared once for both: the same names, bounds and meaning.
@@ -132,10 +127,9 @@ def _schedule_free(
             lr = lr * jnp.minimum(1.0, (step.astype(jnp.float32) + 1) / warmup)
         b1 = hyper["b1"]
         decay = hyper.get("weight_decay")
-        max_lr = jnp.maximum(state.max_learning_rate, lr)
-        weight = max_lr ** hyper["weight_lr_power"]
-        weight_sum = state.weight_sum + weight
-        c = safe_ratio(weight, weight_sum, weight_sum > 0, 0)
+        c, max_lr, weight_sum = averaging_weight(
+            state.max_learning_rate, state.weight_sum, lr, hyper["weight_lr_power"]
+        )
         stored_z = load(state.z, updates)
 
         def step_on_z(direction, p):
@@ -416,6 +410,6 @@ def schedule_free_eval_params(state: OptState, params: Params) -> Params:
 
     def average(p, z):
         z = z.astype(compute_dtype(p.dtype))  # z may be stored in a lower precision
-        return _average_from(p.astype(z.dtype), z, inner.b1).astype(p.dtype)
+        return average_from(p.astype(z.dtype), z, inner.b1).astype(p.dtype)
 
     return map_arrays(average, params, inner.z, names=("params", "state.z"))

@@ -9,7 +9,6 @@ import jax.numpy as jnp
 
 from fromax._core._bounds import NONNEGATIVE, POSITIVE_FRACTION
 from fromax._core._hyperparams import hyperparams as read_hyperparams
-from fromax._core._numerics import safe_ratio
 from fromax._core._registry import Hyperparameter, Number, declare, schedulable
 from fromax._core._transformation import (
     TRANSFORMATION,
@@ -19,6 +18,7 @@ from fromax._core._transformation import (
 )
 from fromax._core._tree import copy_in_compute_dtype, map_arrays
 from fromax._core._types import PyTree, ScalarOrSchedule, TransformationLike
+from fromax.transforms._schedule_free_average import averaging_weight, change_of_parameters
 from fromax.transforms._scheduled_wrapper import scheduled_wrapper
 
 __all__ = ["ScheduleFreeWrapperState", "schedule_free"]
@@ -157,18 +157,13 @@ def schedule_free(
             lr = values["learning_rate"]
         lr = jnp.asarray(lr).astype(jnp.float32)
         b1_now = values["b1"]
-        max_lr = jnp.maximum(state.max_learning_rate, lr)
-        weight = max_lr ** values["weight_lr_power"]
-        weight_sum = state.weight_sum + weight
-        c = safe_ratio(weight, weight_sum, weight_sum > 0, 0.0)
+        c, max_lr, weight_sum = averaging_weight(
+            state.max_learning_rate, state.weight_sum, lr, values["weight_lr_power"]
+        )
 
         def one(y, u, z):
-            y32 = y.astype(z.dtype)
-            x = (y32 - (1 - state.b1) * z) / state.b1
             new_z = z + u.astype(z.dtype)
-            new_x = x + c * (new_z - x)
-            new_y = b1_now * new_x + (1 - b1_now) * new_z
-            return (new_y - y32).astype(y.dtype), new_z
+            return change_of_parameters(y, z, new_z, state.b1, b1_now, c), new_z
 
         new, z = map_arrays(
             one,
