@@ -122,11 +122,13 @@ def gpt_scion_labels(params: Any) -> Any:
 
     Example:
         >>> import jax
-        >>> from fromax.lab._gpt import GPTConfig, init
-        >>> from fromax.lab._recipes import gpt_scion_labels
-        >>> labels = gpt_scion_labels(init(jax.random.key(0), 5, GPTConfig(1, 8, 2, 4)))
-        >>> labels["pos"], labels["head"], labels["blocks"][0]["mlp"]["up"], labels["norm"]
-        ('colnorm', 'sign', 'spectral', 'rms')
+        >>> from fromax.lab import _gpt, _recipes
+        >>> params = _gpt.init(jax.random.key(0), 5, _gpt.GPTConfig(1, 8, 2, 4))
+        >>> labels = _recipes.gpt_scion_labels(params)
+        >>> sorted(set(jax.tree.leaves(labels))), labels["pos"], labels["head"]
+        (['colnorm', 'rms', 'sign', 'spectral'], 'colnorm', 'sign')
+        >>> labels["blocks"][0]["mlp"]["up"], labels["norm"]
+        ('spectral', 'rms')
     """
     norms = jax.tree.map(lambda m: "spectral" if m else "rms", decay_mask(params))
     return {**norms, "embed": "colnorm", "pos": "colnorm", "head": "sign"}
