@@ -61,14 +61,27 @@ def training_figure(records: Sequence[Mapping[str, float]], path: Path, title: s
 
 
 def compare_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], path: Path) -> Path:
-    """Every run's training loss and accuracy against the step, on shared axes."""
+    """Every run's training loss and accuracy against the step, on shared axes.
+
+    Where a run was evaluated on held-out data, its held-out loss is drawn on
+    the loss panel too, as points in the run's colour joined by a dashed line.
+    """
     plt = _pyplot()
     fig, (loss_ax, accuracy_ax) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
     for label, records in runs.items():
-        loss_ax.plot(*_series(records, "loss"), label=label, linewidth=1)
+        (line,) = loss_ax.plot(*_series(records, "loss"), label=label, linewidth=1, alpha=0.6)
         accuracy_ax.plot(*_series(records, "accuracy"), label=label, linewidth=1)
+        evaluated = [r for r in records if "val_loss" in r]
+        if evaluated:
+            loss_ax.plot(
+                *_series(evaluated, "val_loss"),
+                "o--",
+                color=line.get_color(),
+                markersize=3,
+                label=f"{label} (held out)",
+            )
     loss_ax.set_yscale("log")
-    loss_ax.set_ylabel("training loss")
+    loss_ax.set_ylabel("loss")
     accuracy_ax.set_ylabel("training accuracy")
     accuracy_ax.set_xlabel("step")
     loss_ax.legend()
