@@ -377,6 +377,8 @@ devices = {len(x.sharding.device_set) for x in jax.tree.leaves((eight.params, ei
 print(diff, replicated, devices)
 """
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    # As conftest.py sets for the suite's own process: 6.1 s -> 4.8 s alone.
+    env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
     result = subprocess.run(
         [sys.executable, "-c", script],
         env=env,
