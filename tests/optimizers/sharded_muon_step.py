@@ -71,8 +71,9 @@ def main() -> dict:
         }
         for part in ("momentum", "mu", "nu")
     }
-    sharded = jax.jit(step, donate_argnums=(0, 1))
-    hlo = sharded.lower(params, state, grads).compile().as_text()
+    # The program compiled for reading its HLO is the one run (one compilation).
+    sharded = jax.jit(step, donate_argnums=(0, 1)).lower(params, state, grads).compile()
+    hlo = sharded.as_text()
     for _ in range(3):
         params, state = sharded(params, state, grads)
     got = jax.tree.map(np.asarray, params)
