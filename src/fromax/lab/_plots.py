@@ -68,23 +68,26 @@ def compare_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], path: Path
     """
     plt = _pyplot()
     fig, (loss_ax, accuracy_ax) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    held_out = False
     for label, records in runs.items():
-        (line,) = loss_ax.plot(*_series(records, "loss"), label=label, linewidth=1, alpha=0.6)
-        accuracy_ax.plot(*_series(records, "accuracy"), label=label, linewidth=1)
+        (line,) = loss_ax.plot(*_series(records, "loss"), linewidth=0.8, alpha=0.5)
+        accuracy_ax.plot(*_series(records, "accuracy"), label=label, linewidth=0.8)
         evaluated = [r for r in records if "val_loss" in r]
         if evaluated:
+            held_out = True
             loss_ax.plot(
-                *_series(evaluated, "val_loss"),
-                "o--",
-                color=line.get_color(),
-                markersize=3,
-                label=f"{label} (held out)",
+                *_series(evaluated, "val_loss"), "o--", color=line.get_color(), markersize=3
             )
     loss_ax.set_yscale("log")
     loss_ax.set_ylabel("loss")
+    if held_out:
+        # The runs are named once, on the accuracy panel; here, what the two line styles are.
+        loss_ax.plot([], [], color="gray", linewidth=0.8, label="training")
+        loss_ax.plot([], [], "o--", color="gray", markersize=3, label="held out")
+        loss_ax.legend(fontsize="small")
     accuracy_ax.set_ylabel("training accuracy")
     accuracy_ax.set_xlabel("step")
-    loss_ax.legend()
+    accuracy_ax.legend(fontsize="small", loc="lower right")
     return _save(plt, fig, (loss_ax, accuracy_ax), path)
 
 
