@@ -34,10 +34,9 @@ import numpy as np
 
 import fromax
 from fromax import schedules
+from fromax._core._registry import spec
 from fromax.lab import _gpt, _recipes
 from fromax.lab._text import load_corpus, validation_windows, window_starts
-
-WARMUP = 100
 
 # Each optimiser's recipe with the grid's values in place of its defaults:
 # ``peak(name)`` is that hyperparameter's schedule at the lane's peak,
@@ -67,27 +66,37 @@ BUILDERS: dict[str, Callable[[Callable[[str], Any], Callable[[str], Any]], Any]]
         labels=_recipes.gpt_scion_labels,
     ),
 }
-DEFAULTS: dict[str, dict[str, float]] = {
-    "adamw": {"learning_rate": 3e-3, "b2": 0.99, "weight_decay": 0.1},
-    "muon": {
-        "learning_rate": 0.02,
-        "momentum": 0.95,
-        "weight_decay": 0.0,
-        "adam_learning_rate": 3e-3,
-        "adam_b2": 0.99,
-        "adam_weight_decay": 0.0,
-    },
-    "fromage": {"learning_rate": 0.01},
-    "scion": {"learning_rate": 4e-4, "momentum": 0.9, "radius": 50.0},
+# What a grid can vary, per optimiser. A name not on the command line takes
+# the GPT recipe's value (fromax/lab/_recipes.py), else the declared default.
+TUNABLE: dict[str, tuple[str, ...]] = {
+    "adamw": ("learning_rate", "b2", "weight_decay"),
+    "muon": (
+        "learning_rate",
+        "momentum",
+        "weight_decay",
+        "adam_learning_rate",
+        "adam_b2",
+        "adam_weight_decay",
+    ),
+    "fromage": ("learning_rate",),
+    "scion": ("learning_rate", "momentum", "radius"),
 }
+
+
+def defaults(name: str) -> dict[str, float]:
+    """Each tunable hyperparameter's value where the grid leaves it alone."""
+    recipe = _recipes.GPT_RECIPES[name]
+    given = {"learning_rate": recipe.peak, **dict(recipe.scheduled), **recipe.hyper}
+    declared = spec(name)
+    return {k: float(given.get(k, declared[k].default)) for k in TUNABLE[name]}
 
 
 def shape(kind: str, steps: int, cooldown: float) -> Callable[[Any], Any]:
     """The schedule at a (traced) peak."""
     if kind == "cosine":
-        return lambda top: schedules.warmup_cosine_decay(0.0, top, WARMUP, steps)
+        return lambda top: schedules.warmup_cosine_decay(0.0, top, _recipes.WARMUP, steps)
     return lambda top: schedules.warmup_stable_decay(
-        0.0, top, WARMUP, steps, cooldown_steps=max(1, round(cooldown * steps))
+        0.0, top, _recipes.WARMUP, steps, cooldown_steps=max(1, round(cooldown * steps))
     )
 
 
@@ -105,12 +114,12 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
 
-    defaults = DEFAULTS[args.optimizer]
+    values_left = defaults(args.optimizer)
     axes: dict[str, list[float]] = {}
     for item in args.grid:
         name, _, values = item.partition("=")
-        if name not in defaults:
-            parser.error(f"--grid {name}: {args.optimizer} takes {sorted(defaults)}")
+        if name not in values_left:
+            parser.error(f"--grid {name}: {args.optimizer} takes {sorted(values_left)}")
         axes[name] = [float(v) for v in values.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
     points = [
@@ -140,9 +149,10 @@ def main() -> None:
     )
     val_x, val_y = (jnp.asarray(a) for a in validation_windows(corpus.validation, config.context))
     offsets = jnp.arange(config.context + 1)
+    seed_values = jnp.asarray(seeds, jnp.uint32)
     loss_fn = functools.partial(_gpt.loss, config=config)
 
-    def run(seed_index: Any, seed: Any, values: dict[str, Any]) -> Any:
+    def run(seed_index: Any, values: dict[str, Any]) -> Any:
         def peak(name: str) -> Any:
             return at_peak(values[name]) if name in scheduled else values[name]
 
@@ -150,7 +160,7 @@ def main() -> None:
             return values[name]
 
         optimizer = BUILDERS[args.optimizer](peak, value)
-        params = _gpt._init(jax.random.key(seed), vocab, config)
+        params = _gpt._init(jax.random.key(seed_values[seed_index]), vocab, config)
         state = optimizer.init(params)
 
         def body(carry: Any, t: Any) -> Any:
@@ -175,13 +185,12 @@ def main() -> None:
         return curve
 
     grid_values = {
-        name: jnp.asarray([point.get(name, defaults[name]) for _, point in lanes], jnp.float32)
-        for name in defaults
+        name: jnp.asarray([point.get(name, values_left[name]) for _, point in lanes], jnp.float32)
+        for name in values_left
     }
     seed_index = jnp.asarray([seeds.index(seed) for seed, _ in lanes], jnp.int32)
-    seed_values = jnp.asarray([seed for seed, _ in lanes], jnp.uint32)
     started = time.perf_counter()
-    curves = jax.jit(jax.vmap(run))(seed_index, seed_values, grid_values)
+    curves = jax.jit(jax.vmap(run))(seed_index, grid_values)
     curves = jax.device_get(curves)
     seconds = time.perf_counter() - started
 

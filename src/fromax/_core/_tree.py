@@ -21,6 +21,7 @@ __all__ = [
     "flatten_up_to",
     "is_none",
     "map_arrays",
+    "scale_in_compute_dtype",
     "zeros_along",
     "zeros_in_compute_dtype",
 ]
