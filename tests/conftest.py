@@ -8,6 +8,7 @@ optax (whose own code promotes implicitly) opt out around the optax call only,
 with ``jax.numpy_dtype_promotion("standard")``, which restores the flag on exit.
 """
 
+import os
 import tempfile
 
 import hypothesis
@@ -24,6 +25,9 @@ hypothesis.settings.load_profile("fromax")
 # The numbers are unchanged in kind (float32, no fast-math either way); speed is
 # measured by benchmarks/, which leave the flag off.
 jax.config.update("jax_disable_most_optimizations", True)
+# The same for the Python processes some tests start (8 simulated devices, the
+# console command): JAX reads the flag from the environment at import.
+os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "true"
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
