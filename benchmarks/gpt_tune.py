@@ -12,6 +12,10 @@ windows. Every peak follows the recipes' schedule shape: linear warm-up over
 
 The grid was run on a GPU to choose the recipes of ``fromax/lab/_recipes.py``;
 the figures the README reports come from ``fromax compare`` on 2 CPU cores.
+Two variants keep optax's defaults where the recipes differ (``adamw_every_leaf``:
+weight decay on every leaf; ``muon_every_matrix``: Muon on every 2-d leaf), and
+any grid may scale parts of the initialisation (``embed_scale``, ``head_scale``,
+``resid_scale``; 0 starts that part at zero).
 
     python benchmarks/gpt_tune.py muon --grid learning_rate=0.02,0.04 \\
         --grid adam_learning_rate=3e-3,1e-2 [--seeds 0,1] [--steps 2000] \\
@@ -58,6 +62,20 @@ BUILDERS: dict[str, Callable[[Callable[[str], Any], Callable[[str], Any]], Any]]
         labels=_recipes.gpt_muon_labels,
     ),
     "fromage": lambda peak, value: fromax.fromage(peak("learning_rate")),
+    # optax's defaults where the recipes choose otherwise: weight decay on every
+    # leaf (no mask), and Muon on every 2-d leaf (embeddings, positions, head).
+    "adamw_every_leaf": lambda peak, value: fromax.adamw(
+        peak("learning_rate"), b2=value("b2"), weight_decay=value("weight_decay")
+    ),
+    "muon_every_matrix": lambda peak, value: fromax.muon(
+        peak("learning_rate"),
+        momentum=value("momentum"),
+        weight_decay=value("weight_decay"),
+        adam_learning_rate=peak("adam_learning_rate"),
+        adam_b2=value("adam_b2"),
+        adam_weight_decay=value("adam_weight_decay"),
+        labels=lambda params: jax.tree.map(lambda x: "muon" if x.ndim == 2 else "adamw", params),
+    ),
     "scion": lambda peak, value: fromax.scion(
         peak("learning_rate"),
         momentum=value("momentum"),
@@ -83,12 +101,41 @@ TUNABLE: dict[str, tuple[str, ...]] = {
 }
 
 
+# The variants share their optimiser's recipe and tunable names.
+RECIPE_OF = {"adamw_every_leaf": "adamw", "muon_every_matrix": "muon"}
+TUNABLE.update({variant: TUNABLE[name] for variant, name in RECIPE_OF.items()})
+
+# Any grid may also scale the initialisation (the GPT's N(0, 0.02^2) draws):
+# the token and position embeddings, the head, and the residual projections
+# (``proj``, ``down``); 0 starts that part at zero.
+INIT_SCALES = ("embed_scale", "head_scale", "resid_scale")
+
+
 def defaults(name: str) -> dict[str, float]:
     """Each tunable hyperparameter's value where the grid leaves it alone."""
-    recipe = _recipes.GPT_RECIPES[name]
+    base = RECIPE_OF.get(name, name)
+    recipe = _recipes.GPT_RECIPES[base]
     given = {"learning_rate": recipe.peak, **dict(recipe.scheduled), **recipe.hyper}
-    declared = spec(name)
-    return {k: float(given.get(k, declared[k].default)) for k in TUNABLE[name]}
+    declared = spec(base)
+    values = {k: float(given.get(k, declared[k].default)) for k in TUNABLE[name]}
+    return values | dict.fromkeys(INIT_SCALES, 1.0)
+
+
+def scaled_init(params: Any, values: dict[str, Any]) -> Any:
+    """The GPT's initial parameters with the lane's ``INIT_SCALES`` applied."""
+
+    def block(b: Any) -> Any:
+        attn = {**b["attn"], "proj": b["attn"]["proj"] * values["resid_scale"]}
+        mlp = {**b["mlp"], "down": b["mlp"]["down"] * values["resid_scale"]}
+        return {**b, "attn": attn, "mlp": mlp}
+
+    return {
+        **params,
+        "embed": params["embed"] * values["embed_scale"],
+        "pos": params["pos"] * values["embed_scale"],
+        "head": params["head"] * values["head_scale"],
+        "blocks": [block(b) for b in params["blocks"]],
+    }
 
 
 def shape(kind: str, steps: int, cooldown: float) -> Callable[[Any], Any]:
@@ -161,6 +208,7 @@ def main() -> None:
 
         optimizer = BUILDERS[args.optimizer](peak, value)
         params = _gpt._init(jax.random.key(seed_values[seed_index]), vocab, config)
+        params = scaled_init(params, values)
         state = optimizer.init(params)
 
         def body(carry: Any, t: Any) -> Any:
