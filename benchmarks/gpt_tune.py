@@ -42,39 +42,39 @@ from fromax._core._registry import spec
 from fromax.lab import _gpt, _recipes
 from fromax.lab._text import load_corpus, validation_windows, window_starts
 
+Builder = Callable[[Callable[[str], Any], Callable[[str], Any]], Any]
+
+
+def _adamw(mask: Any) -> Builder:
+    return lambda peak, value: fromax.adamw(
+        peak("learning_rate"), b2=value("b2"), weight_decay=value("weight_decay"), mask=mask
+    )
+
+
+def _muon(labels: Any) -> Builder:
+    return lambda peak, value: fromax.muon(
+        peak("learning_rate"),
+        momentum=value("momentum"),
+        weight_decay=value("weight_decay"),
+        adam_learning_rate=peak("adam_learning_rate"),
+        adam_b2=value("adam_b2"),
+        adam_weight_decay=value("adam_weight_decay"),
+        labels=labels,
+    )
+
+
 # Each optimiser's recipe with the grid's values in place of its defaults:
 # ``peak(name)`` is that hyperparameter's schedule at the lane's peak,
 # ``value(name)`` its constant. The fixed parts are the CLI recipes'.
-BUILDERS: dict[str, Callable[[Callable[[str], Any], Callable[[str], Any]], Any]] = {
-    "adamw": lambda peak, value: fromax.adamw(
-        peak("learning_rate"),
-        b2=value("b2"),
-        weight_decay=value("weight_decay"),
-        mask=_gpt.decay_mask,
-    ),
-    "muon": lambda peak, value: fromax.muon(
-        peak("learning_rate"),
-        momentum=value("momentum"),
-        weight_decay=value("weight_decay"),
-        adam_learning_rate=peak("adam_learning_rate"),
-        adam_b2=value("adam_b2"),
-        adam_weight_decay=value("adam_weight_decay"),
-        labels=_recipes.gpt_muon_labels,
-    ),
+BUILDERS: dict[str, Builder] = {
+    "adamw": _adamw(_gpt.decay_mask),
+    "muon": _muon(_recipes.gpt_muon_labels),
     "fromage": lambda peak, value: fromax.fromage(peak("learning_rate")),
     # optax's defaults where the recipes choose otherwise: weight decay on every
     # leaf (no mask), and Muon on every 2-d leaf (embeddings, positions, head).
-    "adamw_every_leaf": lambda peak, value: fromax.adamw(
-        peak("learning_rate"), b2=value("b2"), weight_decay=value("weight_decay")
-    ),
-    "muon_every_matrix": lambda peak, value: fromax.muon(
-        peak("learning_rate"),
-        momentum=value("momentum"),
-        weight_decay=value("weight_decay"),
-        adam_learning_rate=peak("adam_learning_rate"),
-        adam_b2=value("adam_b2"),
-        adam_weight_decay=value("adam_weight_decay"),
-        labels=lambda params: jax.tree.map(lambda x: "muon" if x.ndim == 2 else "adamw", params),
+    "adamw_every_leaf": _adamw(None),
+    "muon_every_matrix": _muon(
+        lambda params: jax.tree.map(lambda x: "muon" if x.ndim == 2 else "adamw", params)
     ),
     "scion": lambda peak, value: fromax.scion(
         peak("learning_rate"),
