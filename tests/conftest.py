@@ -14,6 +14,8 @@ import tempfile
 import hypothesis
 import jax
 
+import compilation
+
 hypothesis.settings.register_profile(
     "fromax", derandomize=True, deadline=None, max_examples=40, print_blob=True
 )
@@ -28,6 +30,10 @@ jax.config.update("jax_disable_most_optimizations", True)
 # The same for the Python processes some tests start (8 simulated devices, the
 # console command): JAX reads the flag from the environment at import.
 os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "true"
+# XLA:CPU's older loop emitters compile each program in about 55% of the time
+# (compilation.py says which tests opt out, and why). XLA reads XLA_FLAGS when JAX
+# makes its CPU backend, at the first computation: no import above makes one.
+os.environ["XLA_FLAGS"] = compilation.with_flag(os.environ.get("XLA_FLAGS", ""))
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
 

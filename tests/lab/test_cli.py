@@ -376,7 +376,8 @@ replicated = {x.sharding.is_fully_replicated
 devices = {len(x.sharding.device_set) for x in jax.tree.leaves((eight.params, eight.opt_state))}
 print(diff, replicated, devices)
 """
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    devices = "--xla_force_host_platform_device_count=8"
+    env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {devices}"}
     # As conftest.py sets for the suite's own process: 6.1 s -> 4.8 s alone.
     env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
     result = subprocess.run(

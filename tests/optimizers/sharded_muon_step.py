@@ -31,7 +31,8 @@ COLLECTIVES = ("all-gather", "all-reduce", "reduce-scatter", "all-to-all", "coll
 
 def main() -> dict:
     # Before jax starts: the simulated devices are fixed when its CPU backend is made.
-    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={DEVICES}"
+    devices = f"--xla_force_host_platform_device_count={DEVICES}"
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {devices}"
     import jax
     import numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
