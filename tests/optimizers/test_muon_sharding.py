@@ -19,9 +19,6 @@ SCRIPT = Path(__file__).with_name("sharded_muon_step.py")
 def test_sharded_muon_step_equals_one_device():
     devices = "--xla_force_host_platform_device_count=8"
     env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {devices}"}
-    # As conftest.py sets for the suite's own process (the same numbers and the same 32
-    # all-gathers, in 5.6 s rather than 6.7 s).
-    env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
     result = subprocess.run(
         [sys.executable, str(SCRIPT)],
         env=env,
