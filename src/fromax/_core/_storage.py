@@ -72,6 +72,8 @@ class StochasticRounding:
             )
 
 
+_BFLOAT16: np.dtype = np.dtype(jnp.bfloat16)
+
 StateDType: TypeAlias = "str | np.dtype | type | StochasticRounding | None"
 """A moment's storage dtype: None (the compute dtype), a float dtype or its name,
 or :class:`StochasticRounding`."""
@@ -103,10 +105,13 @@ def storage_dtype(spec: StateDType, like: Any, *, real: bool = False) -> np.dtyp
     """
     if spec is None:
         dtype = compute_dtype(like.dtype)
-        return np.dtype(jnp.finfo(dtype).dtype) if real else dtype
+        return jnp.finfo(dtype).dtype if real else dtype
     if isinstance(spec, StochasticRounding):
-        return np.dtype(jnp.bfloat16)
-    return np.dtype(jnp.dtype(spec))
+        return _BFLOAT16
+    # Typed Any: resolving numpy's dozens of dtype() overloads against the
+    # StateDType union took the type checker 6 seconds.
+    named: Any = spec
+    return np.dtype(named)
 
 
 def zeros_for_state(params: Any, spec: StateDType, *, real: bool = False) -> Any:

@@ -7,7 +7,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from fromax.schedules._base import Schedule, _is_numeric, as_float_scalar, function
+from fromax.schedules._base import (
+    Schedule,
+    _compiled_value,
+    _is_numeric,
+    as_float_scalar,
+    function,
+)
 from fromax.schedules._basic import constant
 
 __all__ = ["as_schedule"]
@@ -54,7 +60,11 @@ def as_schedule(value: Any, name: str) -> Schedule:
 def _check_output(schedule: Schedule, name: str) -> None:
     """Traces the schedule once at an abstract step: scalar, numeric output."""
     try:
-        out = jax.eval_shape(schedule, jax.ShapeDtypeStruct((), jnp.int32))
+        # The schedule is an argument, not the traced function: one trace per kind
+        # of schedule (tree structure). Traced as the function, each schedule was a
+        # key of JAX's caches, where schedules of one kind share a hash and are told
+        # apart by comparing their numbers: a cost growing with every schedule made.
+        out = jax.eval_shape(_compiled_value, schedule, jax.ShapeDtypeStruct((), jnp.int32))
     except jax.errors.ConcretizationTypeError as error:
         raise TypeError(
             f"the schedule given for {name} cannot be traced with an array step: "
