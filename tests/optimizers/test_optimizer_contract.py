@@ -200,12 +200,12 @@ def test_scan_and_vmap_over_the_learning_rate(entry):
     # below was measured (compilation.py): with the older ones its two programs differ
     # by up to 2.2e-7 on 2 of 24 elements. Every other entry agrees within it either
     # way, and takes the module's compiled step.
-    if entry.name == "scion":
-        batched = jax.jit(jax.vmap(run), compiler_options=DEFAULT_EMITTERS)
-        step = jax.jit(_jitted_step(_make(entry)), compiler_options=DEFAULT_EMITTERS)
+    options = DEFAULT_EMITTERS if entry.name == "scion" else None
+    batched = jax.jit(jax.vmap(run), compiler_options=options)(jnp.array(rates, jnp.float32))
+    if options is None:
+        step = _step(entry)[0]
     else:
-        batched, step = jax.jit(jax.vmap(run)), _step(entry)[0]
-    batched = batched(jnp.array(rates, jnp.float32))
+        step = jax.jit(_jitted_step(_make(entry)), compiler_options=options)
     for i, rate in enumerate(rates):
         # Each rate alone, as a Python number, through one compiled step.
         state = _make(entry, learning_rate=rate).init(params)
