@@ -9,7 +9,8 @@ norms' gains (``_gpt.decay_mask``; ``--decay all`` decays every leaf, as
 optax's ``adamw`` does with no mask).
 
 Every ``--eval-every`` steps it prints the step, the mean training loss since
-the last row, the validation loss (512 fixed windows of the last 10%), the
+the last row, the validation loss (the whole last 10%, ``fromax compare``'s
+final figure: every window of 64 characters side by side), the
 training seconds so far (compilation and evaluation left out), the
 training tokens per second since the last row, and the time the validation
 loss took (its first includes compiling it). The reference's 500-step row
@@ -33,7 +34,7 @@ import optax
 import fromax
 from fromax import schedules
 from fromax.lab import _gpt
-from fromax.lab._text import load_corpus, train_batch, validation_loss, validation_windows
+from fromax.lab._text import disjoint_windows, load_corpus, train_batch, validation_loss
 
 
 def main() -> None:
@@ -75,7 +76,7 @@ def main() -> None:
         )
     state = optimizer.init(params)
     loss_fn = functools.partial(_gpt.loss, config=config)
-    val_x, val_y = validation_windows(corpus.validation, config.context)
+    val_x, val_y = disjoint_windows(corpus.validation, config.context)
 
     @functools.partial(jax.jit, donate_argnums=(0, 1))
     def step(params, state, x, y):

@@ -56,8 +56,26 @@ def test_train_reports_the_validation_loss_every_k_steps(trained):
         "warmup_cosine_decay(init_value=0.0, peak_value=0.003"
     )
     assert config["hyper"] == {"b2": "0.99", "weight_decay": "0.1"}
+
+
+def test_the_final_validation_loss_is_over_every_window_of_the_split(trained):
+    # Every 20 steps the loss is on evenly spaced windows; the summary's is on the
+    # whole split, side by side windows, computed here one window at a time.
+    from fromax.lab._gpt import loss
+    from fromax.lab._sample_command import _trained_gpt
+
+    shape, vocabulary, params = _trained_gpt(trained)
+    tokens = vocabulary.encode(TEXT[len(TEXT) * 9 // 10 :])
+    starts = range(0, len(tokens) - shape.context, shape.context)
+    assert len(starts) == 23  # 192 characters in windows of 8 and one target on
+    losses = [
+        float(loss(params, tokens[None, s : s + 8], tokens[None, s + 1 : s + 9], shape))
+        for s in starts
+    ]
     summary = json.loads((trained / "summary.json").read_text())
-    assert summary["validation_loss"] == pytest.approx(losses[-1], rel=1e-5)
+    assert summary["validation_loss"] == pytest.approx(np.mean(losses), rel=1e-5)
+    last_evaluated = _records(trained)[-1]["val_loss"]
+    assert summary["validation_loss"] != last_evaluated
 
 
 def test_resumed_gpt_run_ends_bitwise_equal(trained, tmp_path, text_file):

@@ -94,7 +94,8 @@ def test_float64_reference_agrees_with_torch_in_float64():
 SHAPES = ((6, 4), (4,), (8, 8), (3, 2, 2), (5, 12))
 
 
-def _quadratic_run(opt, steps=20, seed=3):
+def _quadratic_run(opt, steps=20, seed=3, every_step=False):
+    """The parameters after ``steps`` steps (with ``every_step``, after each of them)."""
     rng = np.random.default_rng(seed)
     params = [jnp.asarray(rng.normal(size=s), jnp.float32) for s in SHAPES]
     targets = [jnp.asarray(rng.normal(size=s), jnp.float32) for s in SHAPES]
@@ -110,9 +111,11 @@ def _quadratic_run(opt, steps=20, seed=3):
         return optax.apply_updates(params, updates), state
 
     state = opt.init(params)
+    trajectory = []
     for t in range(steps):
         params, state = step(params, state, t)
-    return params
+        trajectory.append(params)
+    return trajectory if every_step else params
 
 
 def _optax_run(opt, **kwargs):
@@ -169,16 +172,10 @@ def test_agrees_with_optax_contrib_muon_without_nesterov(settings):
 def test_nesterov_differs_from_optax_from_the_second_step():
     # optax's Nesterov term is beta m_t / (1 - beta^(t+1)) + (1 - beta) g_t / (1 - beta^t);
     # PyTorch's, fromax's: (1 - beta) g_t + beta m_t. Equal at step 1 (both a multiple of g_1).
-    one = [
-        _quadratic_run(fromax.muon(0.02), steps=1),
-        _optax_run(optax.contrib.muon(0.02), steps=1),
-    ]
-    two = [
-        _quadratic_run(fromax.muon(0.02), steps=2),
-        _optax_run(optax.contrib.muon(0.02), steps=2),
-    ]
-    np.testing.assert_allclose(one[0][0], one[1][0], atol=1e-6)
-    assert np.abs(np.asarray(two[0][0]) - np.asarray(two[1][0])).max() > 1e-4
+    ours = _quadratic_run(fromax.muon(0.02), steps=2, every_step=True)
+    theirs = _optax_run(optax.contrib.muon(0.02), steps=2, every_step=True)
+    np.testing.assert_allclose(ours[0][0], theirs[0][0], atol=1e-6)
+    assert np.abs(np.asarray(ours[1][0]) - np.asarray(theirs[1][0])).max() > 1e-4
 
 
 def _one_update(opt, params, grads):

@@ -164,8 +164,9 @@ def _progress(config: Mapping[str, Any], data: Any, err: TextIO, label: str) -> 
 
 
 def _evaluator(model: Any, data: Any, progress: Progress):
-    """``on_eval`` for ``train``: the held-out loss, its time left out of the progress rate."""
-    x, y = data.held_out()
+    """``on_eval`` for ``train``: the held-out loss (on ``held_out_sample()``), its time left
+    out of the progress rate."""
+    x, y = data.held_out_sample()
 
     def on_eval(step: int, params: Any) -> dict[str, float]:
         began = time.perf_counter()

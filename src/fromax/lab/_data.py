@@ -113,6 +113,10 @@ class Dataset:
         """The test split, ``(x, y)``."""
         return self.x_test, self.y_test
 
+    def held_out_sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """What the loss every ``--eval-every`` steps is measured on: the whole test split."""
+        return self.x_test, self.y_test
+
     def train_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """The examples the final training loss is measured on: all of them."""
         return self.x_train, self.y_train

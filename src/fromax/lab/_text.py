@@ -29,6 +29,7 @@ __all__ = [
     "Corpus",
     "TextData",
     "Vocabulary",
+    "disjoint_windows",
     "load_corpus",
     "read_text",
     "train_batch",
@@ -244,6 +245,27 @@ def validation_windows(
     return windows(tokens, starts, context)
 
 
+def disjoint_windows(tokens: np.ndarray, context: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every window of the split, side by side: starts 0, ``context``, ``2 context``, ...
+
+    Each token after the first is a target exactly once (up to the last
+    ``context`` or fewer, which fill no whole window), so the mean loss over
+    these windows is the loss of the whole split: the Shakespeare validation
+    split (111,540 characters) gives 1,742 windows of 64. Evaluating them
+    took about 5 s with the default GPT on 2 cores.
+
+    Example:
+        >>> import numpy as np
+        >>> from fromax.lab._text import disjoint_windows
+        >>> x, y = disjoint_windows(np.arange(11), 3)
+        >>> x.tolist(), y[:, -1].tolist()
+        ([[0, 1, 2], [3, 4, 5], [6, 7, 8]], [3, 6, 9])
+    """
+    _check_length(len(tokens), context, "validation")
+    starts = np.arange(0, len(tokens) - context, context)
+    return windows(tokens, starts, context)
+
+
 # One compiled evaluation per loss function and chunk shape, reused across calls.
 _mean_loss = jax.jit(lambda loss_fn, params, x, y: loss_fn(params, x, y), static_argnums=0)
 
@@ -283,17 +305,21 @@ class TextData:
 
     The classifiers' :class:`~fromax.lab._data.Dataset` has the same ones:
     ``batch(batch_size, seed, step)`` gives ``(inputs, targets)``, each
-    ``[batch, context]``, and the targets are one token on; ``held_out()``
-    is a fixed set of validation windows (:func:`validation_windows`) and
-    ``train_sample()`` the same number of windows spread over the training
-    split, for the final training loss.
+    ``[batch, context]``, and the targets are one token on. ``held_out()``
+    is the whole validation split (:func:`disjoint_windows`), for the final
+    validation loss; ``held_out_sample()`` is ``evaluation_windows`` of its
+    windows, evenly spaced (:func:`validation_windows`), for the loss every
+    ``--eval-every`` steps; ``train_sample()`` as many windows spread over
+    the training split, for the final training loss.
 
     Example:
         >>> from fromax.lab._text import TextData, load_corpus
         >>> data = TextData(load_corpus("shakespeare"), context=8, evaluation_windows=16)
         >>> x, y = data.batch(4, seed=0, step=0)
-        >>> x.shape, data.input_shape, data.num_classes, data.held_out()[0].shape
+        >>> x.shape, data.input_shape, data.num_classes, data.held_out_sample()[0].shape
         ((4, 8), (8,), 65, (16, 8))
+        >>> data.held_out()[0].shape  # 111,540 characters in windows of 8
+        (13942, 8)
     """
 
     held_out_name = "validation"
@@ -305,7 +331,8 @@ class TextData:
         self.corpus, self.context = corpus, context
         self.name, self.num_classes = corpus.name, corpus.vocabulary.size
         self.input_shape = (context,)
-        self._held_out = validation_windows(corpus.validation, context, evaluation_windows)
+        self._held_out = disjoint_windows(corpus.validation, context)
+        self._held_out_sample = validation_windows(corpus.validation, context, evaluation_windows)
         self._train_sample = validation_windows(corpus.train, context, evaluation_windows)
 
     def check_batch(self, batch_size: int) -> None:
@@ -328,6 +355,9 @@ class TextData:
 
     def held_out(self) -> tuple[np.ndarray, np.ndarray]:
         return self._held_out
+
+    def held_out_sample(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._held_out_sample
 
     def train_sample(self) -> tuple[np.ndarray, np.ndarray]:
         return self._train_sample
