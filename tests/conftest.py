@@ -46,8 +46,7 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 # attributes it uniques are shared between them). Only where JAX still has the
 # function this replaces; the programs lowered are the same either way.
 if hasattr(mlir, "make_ir_context"):
-    _one_ir_context = functools.cache(mlir.make_ir_context)
-    mlir.make_ir_context = _one_ir_context
+    mlir.make_ir_context = functools.cache(mlir.make_ir_context)
 
 # Many tests build the same small programs from fresh closures (an optimiser per test,
 # a train step per run), which jax.jit's in-memory cache cannot reuse: a persistent

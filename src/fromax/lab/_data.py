@@ -115,7 +115,7 @@ class Dataset:
 
     def held_out_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """What the loss every ``--eval-every`` steps is measured on: the whole test split."""
-        return self.x_test, self.y_test
+        return self.held_out()
 
     def train_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """The examples the final training loss is measured on: all of them."""

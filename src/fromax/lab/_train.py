@@ -42,13 +42,21 @@ def _shortest(value: Any) -> float:
     return float(str(np.float32(value)))
 
 
-def _loss_and_accuracy(model: Model, params: Any, x: jax.Array, y: jax.Array):
-    # Classes on the last axis: one label per example, or one per position
-    # (a language model's next characters); the mean runs over all of them.
+def _target_log_probs_and_hits(model: Model, params: Any, x: jax.Array, y: jax.Array):
+    """Each label's log-probability (a trailing axis of 1) and whether the argmax is it.
+
+    Classes on the last axis: one label per example, or one per position (a
+    language model's next characters).
+    """
     logits = model.apply(params, x)
     log_probs = jax.nn.log_softmax(logits, axis=-1)
-    loss = -jnp.mean(jnp.take_along_axis(log_probs, y[..., None], axis=-1))
-    return loss, jnp.mean(jnp.argmax(logits, axis=-1) == y)
+    return jnp.take_along_axis(log_probs, y[..., None], axis=-1), jnp.argmax(logits, axis=-1) == y
+
+
+def _loss_and_accuracy(model: Model, params: Any, x: jax.Array, y: jax.Array):
+    # The mean runs over every label: every example's, or every position's.
+    picked, hits = _target_log_probs_and_hits(model, params, x, y)
+    return -jnp.mean(picked), jnp.mean(hits)
 
 
 # Examples evaluated at once: the whole Shakespeare validation split (1,742 windows)
@@ -67,11 +75,8 @@ def _held_out_metrics(model: Model, params: Any, x: jax.Array, y: jax.Array):
         return jnp.concatenate([a, jnp.broadcast_to(a[:1], (padding, *a.shape[1:]))])
 
     def per_example(xy):
-        xs, ys = xy
-        logits = model.apply(params, xs)
-        log_probs = jax.nn.log_softmax(logits, axis=-1)
-        nll = -jnp.take_along_axis(log_probs, ys[..., None], axis=-1)[..., 0]
-        correct = (jnp.argmax(logits, axis=-1) == ys).astype(jnp.float32)
+        picked, hits = _target_log_probs_and_hits(model, params, *xy)
+        nll, correct = -picked[..., 0], hits.astype(jnp.float32)
         positions = tuple(range(1, nll.ndim))  # a text's window: the mean over its positions
         return jnp.mean(nll, axis=positions), jnp.mean(correct, axis=positions)
 
