@@ -17,3 +17,4 @@ t muon_wd muon --grid learning_rate=0.015 --grid adam_learning_rate=6e-3 --grid 
 t cpu_adamw_every_leaf adamw_every_leaf
 t cpu_muon_every_matrix muon_every_matrix
 t cpu_muon_init_1000 muon --steps 1000 --eval-every 250 --grid embed_scale=1,50 --grid head_scale=1,0
+t cpu_muon_momentum98 muon --grid learning_rate=0.008,0.011,0.015 --grid momentum=0.98 --grid adam_learning_rate=6e-3
